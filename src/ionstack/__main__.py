@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from ionstack.cli import main
+
+main()

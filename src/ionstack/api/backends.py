@@ -1,0 +1,145 @@
+"""Backends and characterizations (semantics.md §3). Listing needs no key (spec: security [])."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from ionstack.api.deps import Caller, Db, State
+from ionstack.api.models import Backend, Characterization, CharacterizationList
+from ionstack.catalog import all_to_all
+from ionstack.errors import BadRequest
+from ionstack.service.backends import BackendState
+from ionstack.store import tables
+
+router = APIRouter(tags=["backends"])
+
+
+def iso_z(moment: datetime) -> str:
+    """ISO-8601 UTC with milliseconds and ``Z`` (semantics.md §0)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _backend_wire(state: BackendState) -> Backend:
+    b = state.backend
+    return Backend(
+        backend=b.name,
+        status=b.status,
+        qubits=b.qubits,
+        average_queue_time=state.average_queue_time_ms,
+        last_updated=iso_z(state.last_updated),
+        degraded=b.degraded,
+        characterization_id=state.characterization.id if state.characterization else None,
+        location=b.location,
+        kw=b.kw,
+        supported_native_gates=["gpi", "gpi2", *b.native_2q],
+        supported_error_mitigations=["debiasing"] if b.is_qpu else [],
+        noise_models=list(b.noise_models) if b.noise_models else None,
+    )
+
+
+def _characterization_wire(row: tables.Characterization) -> Characterization:
+    day = row.date
+    return Characterization.model_validate(
+        {
+            "id": row.id,
+            "date": iso_z(datetime(day.year, day.month, day.day, tzinfo=UTC)),
+            "backend": row.backend,
+            "qubits": row.qubits,
+            "connectivity": all_to_all(row.qubits),
+            "fidelity": {
+                "1q": {"median": row.fidelity_1q},
+                "2q": {"median": row.fidelity_2q},
+                "spam": {"median": row.fidelity_spam, "stderr": None},
+            },
+            "timing": row.timing,
+        }
+    )
+
+
+def _parse_day(value: str | None, key: str) -> date | None:
+    if value is None or value == "":
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(
+            f'"{key}" must be an ISO date such as 2025-12-31', keys=[key], source="query"
+        ) from None
+    return parsed.date()
+
+
+@router.get(
+    "/backends",
+    response_model=list[Backend],
+    response_model_exclude_none=True,
+    operation_id="getBackends",
+)
+def get_backends(state: State, db: Db) -> list[Backend]:
+    """Every backend of the catalog, retired ones included."""
+    return [_backend_wire(s) for s in state.backends.states(db)]
+
+
+@router.get(
+    "/backends/{backend}",
+    response_model=Backend,
+    response_model_exclude_none=True,
+    operation_id="getBackend",
+)
+def get_backend(backend: str, state: State, db: Db) -> Backend:
+    """One backend; ``simulator`` included. Unknown names get 404."""
+    found = state.backends.require(backend)
+    return _backend_wire(state.backends.state(db, found))
+
+
+@router.get(
+    "/backends/{backend}/characterizations",
+    response_model=CharacterizationList,
+    response_model_by_alias=True,
+    tags=["characterizations"],
+    operation_id="getCharacterizationsForBackend",
+)
+def get_characterizations(
+    backend: str,
+    state: State,
+    db: Db,
+    start: Annotated[str | None, Query(description="Inclusive ISO date")] = None,
+    end: Annotated[str | None, Query(description="Exclusive ISO date")] = None,
+    limit: Annotated[int, Query(ge=1, le=10)] = 10,
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> CharacterizationList:
+    """A page of the backend's characterizations, newest first."""
+    found = state.backends.require(backend)
+    result = state.backends.characterizations(
+        db,
+        found,
+        start=_parse_day(start, "start"),
+        end=_parse_day(end, "end"),
+        limit=limit,
+        page=page,
+    )
+    return CharacterizationList(
+        characterizations=[_characterization_wire(r) for r in result.items], pages=result.pages
+    )
+
+
+@router.get(
+    "/backends/{backend}/characterizations/{UUID}",
+    response_model=Characterization,
+    response_model_by_alias=True,
+    tags=["characterizations"],
+    operation_id="getCharacterization",
+)
+def get_characterization(
+    backend: str,
+    UUID: uuid.UUID,
+    state: State,
+    db: Db,
+    caller: Caller,
+) -> Characterization:
+    """One characterization by id (needs a key, as the spec says)."""
+    found = state.backends.require(backend)
+    return _characterization_wire(state.backends.characterization(db, found, str(UUID)))

@@ -1,0 +1,103 @@
+"""Configuration: one pydantic-settings object, read from ``IONSTACK_*`` environment variables.
+
+Nothing reads the environment at import time. ``Settings()`` is built by the CLI (or by
+``app_from_env``) and passed down; tests build their own. Every [P] constant of semantics.md is
+a field here with its documented default.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MB = 1024 * 1024
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("ionstack", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every knob of an ionstack server. Environment prefix: ``IONSTACK_``."""
+
+    model_config = SettingsConfigDict(env_prefix="IONSTACK_", extra="ignore")
+
+    # --- where things live -------------------------------------------------------------------
+    data_dir: Path = Field(
+        default_factory=_default_data_dir, description="Directory for the embedded database."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL. Default: SQLite file ionstack.db in the data directory. "
+        "PostgreSQL: postgresql+psycopg://user:pass@host/db",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    public_url: str | None = Field(
+        default=None, description="Base URL printed for users (default http://HOST:PORT)."
+    )
+
+    # --- processes ---------------------------------------------------------------------------
+    workers: int | None = Field(
+        default=None, ge=0, description="Worker processes started by `serve` (default: cores)."
+    )
+    engine_threads: int = Field(default=0, ge=0, description="Simulator threads (0 = cores).")
+
+    # --- database ----------------------------------------------------------------------------
+    auto_migrate: bool = Field(default=True, description="Apply migrations at start.")
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = Field(
+        default="FULL", description="SQLite durability: FULL survives power loss too."
+    )
+
+    # --- accounts ----------------------------------------------------------------------------
+    bootstrap_key: SecretStr | None = Field(
+        default=None, description="API key of the default owner created on first start."
+    )
+    bootstrap_qpu_access: bool = Field(
+        default=True, description="Whether the default organization may submit to QPUs."
+    )
+
+    # --- HTTP --------------------------------------------------------------------------------
+    max_body_bytes: int = Field(default=10 * MB, ge=1024, description="Larger bodies get 413.")
+    log_level: str = "info"
+    log_json: bool = False
+
+    # --- catalog -----------------------------------------------------------------------------
+    characterization_history_days: int = Field(
+        default=30, ge=1, description="Days of daily characterization history to seed."
+    )
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _expand(cls, value: object) -> object:
+        if isinstance(value, str):
+            return Path(os.path.expanduser(value))
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in force: the configured one or the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'ionstack.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def effective_workers(self) -> int:
+        if self.workers is not None:
+            return self.workers
+        return max(1, os.cpu_count() or 1)
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"

@@ -211,8 +211,9 @@ def resolve_user(db: Session, ident: str | None, *, organization_id: str) -> Use
 
 
 def _flush(db: Session, conflict_message: str) -> None:
+    """Flush, turning a uniqueness violation into :class:`Conflict` (the caller's transaction
+    is then rolled back as a whole)."""
     try:
-        with db.begin_nested():
-            db.flush()
+        db.flush()
     except IntegrityError as exc:
         raise Conflict(conflict_message) from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -36,9 +37,15 @@ class Backends:
     """Reads the catalog and keeps each QPU's daily characterization history up to date."""
 
     def __init__(
-        self, *, catalog: Catalog, sessions: sessionmaker[Session], history_days: int
+        self,
+        *,
+        catalog: Catalog,
+        sessions: sessionmaker[Session],
+        history_days: int,
+        today: Callable[[], date] = lambda: datetime.now(UTC).date(),
     ) -> None:
         self.catalog = catalog
+        self._today = today
         self._sessions = sessions
         self._history_days = history_days
         self._ensured: date | None = None
@@ -50,7 +57,7 @@ class Backends:
         Idempotent and cheap once done for the day (ids are deterministic, so racing
         processes insert the same rows; the unique id makes the second insert a no-op).
         """
-        today = today or datetime.now(UTC).date()
+        today = today or self._today()
         with self._lock:
             if self._ensured == today:
                 return 0
@@ -91,7 +98,7 @@ class Backends:
         if char is not None:
             last = datetime(char.date.year, char.date.month, char.date.day, tzinfo=UTC)
         else:
-            today = datetime.now(UTC).date()
+            today = self._today()
             last = datetime(today.year, today.month, today.day, tzinfo=UTC)
         return BackendState(
             backend=backend, characterization=char, last_updated=last, average_queue_time_ms=0

@@ -1,0 +1,1 @@
+"""Test support: a real PostgreSQL, real server processes, the spec's schemas."""

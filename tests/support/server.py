@@ -1,0 +1,117 @@
+"""A real ``ionstack serve`` process on a free loopback port."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from .postgres import free_port
+
+BOOTSTRAP_KEY = "isk_test_bootstrap_key_0123456789abcdef"
+
+
+@dataclass
+class Server:
+    """A running server; ``url`` is the API base (``http://127.0.0.1:PORT/v0.4``)."""
+
+    env: dict[str, str]
+    log_path: Path
+    workers: int = 0
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def root(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.root}/v0.4"
+
+    def start(self, *, timeout: float = 60) -> Server:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ionstack",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()[-4000:]}")
+            try:
+                if httpx.get(f"{self.root}/health", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(
+            f"server not healthy in {timeout}s:\n{self.log_path.read_text()[-4000:]}"
+        )
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.process = None
+
+    def restart(self) -> Server:
+        self.stop()
+        return self.start()
+
+
+def server_env(
+    *, database_url: str, data_dir: Path, bootstrap_key: str, **extra: str
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IONSTACK_")}
+    env.update(
+        IONSTACK_DATABASE_URL=database_url,
+        IONSTACK_DATA_DIR=str(data_dir),
+        IONSTACK_BOOTSTRAP_KEY=bootstrap_key,
+        IONSTACK_LOG_LEVEL="warning",
+    )
+    env.update(extra)
+    return env
+
+
+def cli(server: Server, *args: str) -> str:
+    """Run the ``ionstack`` admin CLI against the server's database; returns stdout."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ionstack", *args],
+        env={**server.env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def cli_json(server: Server, *args: str) -> object:
+    return json.loads(cli(server, *args, "--json"))

@@ -88,7 +88,7 @@ def _db(ctx: typer.Context) -> Iterator[Session]:
 def _show_bootstrap(key: str, settings: Settings) -> None:
     from ionstack.api.state import bootstrap_banner
 
-    err.print(bootstrap_banner(key, settings), highlight=False, markup=False)
+    print(bootstrap_banner(key, settings), file=sys.stderr, flush=True)
 
 
 def _emit(rows: list[dict[str, Any]], *, as_json: bool, title: str) -> None:
@@ -120,6 +120,7 @@ def serve(
     from ionstack.app import create_app
     from ionstack.logs import configure_logging
     from ionstack.store.database import make_engine, make_sessionmaker
+    from ionstack.supervisor import WorkerPool
 
     settings = _settings(ctx, host=host, port=port, data_dir=data_dir, workers=workers)
     configure_logging(level=settings.log_level, as_json=settings.log_json)
@@ -128,19 +129,39 @@ def serve(
     engine.dispose()
     if made is not None and settings.bootstrap_key is None:
         _show_bootstrap(made, settings)
-    err.print(
-        f"ionstack serving {settings.base_url}/v0.4 "
+    pool = WorkerPool(settings, count=settings.effective_workers)
+    pool.start()
+    print(
+        f"ionstack serving {settings.base_url}/v0.4 with {pool.count} worker process(es) "
         f"(docs {settings.base_url}/docs, database {_redact(settings.effective_database_url)})",
-        highlight=False,
+        file=sys.stderr,
+        flush=True,
     )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    try:
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        pool.stop()
+
+
+@app.command()
+def worker(
+    ctx: typer.Context,
+    concurrency: Annotated[int, typer.Option(min=1, help="Jobs run at once in this process.")] = 1,
+) -> None:
+    """Run jobs from the queue (standalone, against the same database as the API)."""
+    from ionstack.logs import configure_logging
+    from ionstack.worker import run_worker_process
+
+    settings = _settings(ctx)
+    configure_logging(level=settings.log_level, as_json=settings.log_json)
+    run_worker_process(settings, concurrency=concurrency)
 
 
 def _redact(url: str) -> str:

@@ -69,6 +69,40 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_json: bool = False
 
+    # --- jobs (semantics.md §5.3; every value a [P] default) ----------------------------------
+    default_shots: int = Field(default=100, ge=1)
+    max_shots: int = Field(default=1_000_000, ge=1)
+    max_circuits: int = Field(default=5_000, ge=1)
+    max_total_gates: int = Field(default=150_000, ge=1)
+    qpu_max_shots: int = Field(default=10_000, ge=1, description="More → TooManyShots.")
+    qpu_max_controls: int = Field(default=7, ge=1, description="More → TooManyControls.")
+    emulation_max_qubits: int = Field(
+        default=29, ge=1, description="Widest circuit an emulated QPU or noisy model runs."
+    )
+    simulator_max_qubits: int = Field(
+        default=64,
+        ge=1,
+        description="Widest ideal-simulator circuit accepted; beyond ~30 qubits only circuits "
+        "with a cheaper exact method (e.g. Clifford) fit in memory.",
+    )
+    max_predicted_hours: float = Field(default=6.0, gt=0)
+    max_native_ops: int = Field(default=30_000, ge=1)
+    debias_min_shots: int = Field(default=500, ge=1)
+    simulation_timeout_s: float = Field(default=600.0, gt=0, description="→ SimulationTimeout.")
+    memory_limit_bytes: int | None = Field(
+        default=None, description="Simulator memory budget (default: 3/4 of RAM)."
+    )
+    emulate_qpu_duration: bool = Field(
+        default=False, description="Emulated QPU jobs take their predicted duration."
+    )
+
+    # --- queue and workers -------------------------------------------------------------------
+    lease_seconds: float = Field(default=30.0, gt=0, description="A worker's hold on a job.")
+    max_attempts: int = Field(default=3, ge=1, description="Runs before InternalError.")
+    poll_interval_s: float = Field(
+        default=2.0, gt=0, description="Fallback queue poll when no wake-up arrives."
+    )
+
     # --- catalog -----------------------------------------------------------------------------
     characterization_history_days: int = Field(
         default=30, ge=1, description="Days of daily characterization history to seed."

@@ -21,9 +21,11 @@ def server(
         url = f"sqlite:///{tmp / 'ionstack.db'}"
     else:
         url = postgres.create_database(request.getfixturevalue("postgres_admin_url"))
+    extra_env: dict[str, str] = getattr(request.module, "SERVER_ENV", {})
     running = Server(
-        env=server_env(database_url=url, data_dir=tmp, bootstrap_key=BOOTSTRAP_KEY),
+        env=server_env(database_url=url, data_dir=tmp, bootstrap_key=BOOTSTRAP_KEY, **extra_env),
         log_path=tmp / "server.log",
+        workers=getattr(request.module, "SERVER_WORKERS", 0),
     ).start()
     yield running
     running.stop()

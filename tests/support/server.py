@@ -115,3 +115,24 @@ def cli(server: Server, *args: str) -> str:
 
 def cli_json(server: Server, *args: str) -> object:
     return json.loads(cli(server, *args, "--json"))
+
+
+def wait_for_job(client: httpx.Client, job_id: str, *, timeout: float = 120) -> dict[str, object]:
+    """Poll ``GET /jobs/{id}`` until the job is terminal (bounded; never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while True:
+        job: dict[str, object] = client.get(f"/jobs/{job_id}").json()
+        if job.get("status") in ("completed", "failed", "canceled"):
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} not terminal after {timeout}s: {job}")
+        time.sleep(delay)
+        delay = min(0.25, delay * 1.5)
+
+
+def submit(client: httpx.Client, body: dict[str, object], **kwargs: object) -> str:
+    response = client.post("/jobs", json=body, **kwargs)  # type: ignore[arg-type]
+    assert response.status_code == 201, response.text
+    job_id: str = response.json()["id"]
+    return job_id

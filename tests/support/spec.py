@@ -86,8 +86,11 @@ def _to_jsonschema(node: Any) -> Any:
     out = {k: _to_jsonschema(v) for k, v in node.items() if k not in ("nullable", "example")}
     if "$ref" in out:
         out["$ref"] = out["$ref"].replace("#/components/schemas/", "#/$defs/")
-    if node.get("nullable") and "type" in out:
-        out["type"] = [out["type"], "null"] if isinstance(out["type"], str) else out["type"]
+    if node.get("nullable"):
+        if "type" in out and "enum" not in out:
+            out["type"] = [out["type"], "null"] if isinstance(out["type"], str) else out["type"]
+        else:
+            return {"anyOf": [out, {"type": "null"}]}
     return out
 
 

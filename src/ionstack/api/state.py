@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ionstack.catalog import Catalog
+from ionstack.queue import Wakeup, wakeup_for
 from ionstack.service.accounts import bootstrap
 from ionstack.service.backends import Backends
 from ionstack.settings import Settings
@@ -24,6 +25,7 @@ class AppState:
     engine: Engine
     sessions: sessionmaker[Session]
     backends: Backends
+    wakeup: Wakeup
 
     @classmethod
     def open(cls, settings: Settings) -> AppState:
@@ -44,9 +46,16 @@ class AppState:
             sessions=sessions,
             history_days=settings.characterization_history_days,
         )
-        return cls(settings=settings, engine=engine, sessions=sessions, backends=backends)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            backends=backends,
+            wakeup=wakeup_for(engine, listen=False),
+        )
 
     def close(self) -> None:
+        self.wakeup.close()
         self.engine.dispose()
 
 

@@ -113,3 +113,75 @@ class Characterization(Base):
     fidelity_spam: Mapped[float] = mapped_column(Float)
     #: timings in seconds: t1, t2, 1q, 2q, readout, reset
     timing: Mapped[dict[str, float]] = mapped_column(JSON)
+
+
+class Job(Base):
+    """A job; also the queue (design.md steps 4–7).
+
+    A single-circuit job and each child of a multi-circuit job is a *leaf* that workers run; a
+    multi-circuit parent is an aggregate whose status follows its children.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("project_id", "idempotency_key"),
+        Index("ix_jobs_queue", "status", "is_parent", "priority", "id"),
+        Index("ix_jobs_project_listing", "project_id", "submitter_id", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    submitter_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    key_id: Mapped[str] = mapped_column(String(36))
+    parent_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    circuit_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    session_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    type: Mapped[str] = mapped_column(String(64))
+    backend: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    is_parent: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: queue order: lower first (session jobs 0, others 1), then id (UUIDv7 = submission order)
+    priority: Mapped[int] = mapped_column(Integer, default=1)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    #: stored as JSON text (not JSONB) so it is echoed byte for byte
+    job_metadata: Mapped[dict[str, str] | None] = mapped_column("metadata", JSON, nullable=True)
+    shots: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    noise: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    settings: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    #: the job's circuit input (leaf) or whole input (parent), as submitted
+    input: Mapped[dict[str, object]] = mapped_column(JSON)
+    child_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    stats: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    output: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    failure: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    has_results: Mapped[bool] = mapped_column(Boolean, default=False)
+    sampled: Mapped[bool] = mapped_column(Boolean, default=False)
+    predicted_execution_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    execution_duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    estimated_cost: Mapped[float] = mapped_column(Float, default=0.0)
+    cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # --- lease (queue) ---
+    worker_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class JobResult(Base):
+    """What a leaf job produced: kept apart from the job row, which listings read often."""
+
+    __tablename__ = "job_results"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    #: outcome (decimal string, little-endian) → probability
+    probabilities: Mapped[dict[str, float]] = mapped_column(JSON)
+    histogram: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
+    #: per-shot outcomes, in execution order, as decimal strings
+    shots: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    #: debiasing variants: [{variant_id, qubit_map, shots, probabilities, histogram, samples}]
+    variants: Mapped[list[dict[str, object]] | None] = mapped_column(JSON, nullable=True)

@@ -1,0 +1,338 @@
+"""The job endpoints: submit, read, list, cancel, delete, results, variants, circuits, cost.
+
+Handlers map HTTP to service calls; every rule lives in ``service/``. Bodies are read leniently
+(clients.md §0 item 5): JSON without a Content-Type, empty bodies on PUT/DELETE, JSON bodies on
+GET are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from ionstack.api.backends import iso_z
+from ionstack.api.deps import Caller, Db, State
+from ionstack.api.state import AppState
+from ionstack.errors import BadRequest, NotFound
+from ionstack.service import accounts, lifecycle, results
+from ionstack.service.circuits import compiled_circuit
+from ionstack.service.jobs import Created, submit
+from ionstack.store.database import transaction
+from ionstack.store.tables import Job
+
+router = APIRouter(tags=["jobs"])
+
+JobKind = Literal["probabilities", "histogram", "shots"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return iso_z(moment) if moment is not None else None
+
+
+def job_wire(job: Job, *, listing: bool = False) -> dict[str, Any]:
+    """A job in the spec's shape (``GetCircuitJobResponse``; ``BaseJob`` in listings)."""
+    terminal = job.status in ("completed", "failed", "canceled")
+    out: dict[str, Any] = {
+        "id": job.id,
+        "status": job.status,
+        "type": job.type,
+        "backend": job.backend,
+        "dry_run": job.dry_run,
+        "submitter_id": job.submitter_id,
+        "project_id": job.project_id,
+        "parent_job_id": job.parent_id,
+        "session_id": job.session_id,
+        "metadata": job.job_metadata,
+        "name": job.name,
+        "submitted_at": _iso(job.submitted_at),
+        "started_at": _iso(job.started_at),
+        "completed_at": _iso(job.completed_at),
+        "predicted_wait_time_ms": None if terminal else 0,
+        "predicted_execution_duration_ms": None if terminal else job.predicted_execution_ms,
+        "execution_duration_ms": job.execution_duration_ms,
+        "shots": job.shots,
+        "failure": job.failure,
+        "output": job.output or {},
+        "settings": job.settings or {},
+        "stats": job.stats or {},
+        "results": results.result_urls(job),
+    }
+    if job.noise is not None:
+        out["noise"] = job.noise
+    if job.shots is None:
+        del out["shots"]
+    if not listing:
+        out["child_job_ids"] = job.child_ids
+    return out
+
+
+async def _json_body(request: Request, *, required: bool) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        if required:
+            raise BadRequest("request body must be a JSON object", source="payload")
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("request body is not valid JSON", source="payload") from None
+
+
+def _job_id(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise BadRequest('"UUID" must be a valid UUID', keys=["UUID"], source="params") from None
+
+
+# --- create ------------------------------------------------------------------------------------
+
+
+@router.post("/jobs", status_code=201, operation_id="CreateJob")
+async def create_job(request: Request, state: State) -> JSONResponse:
+    """Submit a job. 201 ``{"id","status":"submitted","session_id"}`` once it is durable."""
+    body = await _json_body(request, required=True)
+    authorization = request.headers.get("authorization")
+    idempotency_key = request.headers.get("idempotency-key") or None
+    created = await run_in_threadpool(
+        _create, state, body, authorization=authorization, idempotency_key=idempotency_key
+    )
+    return JSONResponse(
+        {"id": created.id, "status": "submitted", "session_id": created.session_id},
+        status_code=201,
+    )
+
+
+def _create(
+    state: AppState, body: object, *, authorization: str | None, idempotency_key: str | None
+) -> Created:
+    with transaction(state.sessions, write=True) as db:
+        caller = accounts.authenticate(db, authorization)
+        created = submit(
+            db,
+            body,
+            caller=caller,
+            catalog=state.backends.catalog,
+            settings=state.settings,
+            now=_now(),
+            idempotency_key=idempotency_key,
+        )
+    if not created.replayed:
+        state.wakeup.notify()
+    return created
+
+
+# --- read and list -----------------------------------------------------------------------------
+
+
+@router.get("/jobs", operation_id="GetJobs")
+def get_jobs(
+    caller: Caller,
+    db: Db,
+    ids: Annotated[list[str] | None, Query()] = None,
+    id: Annotated[list[str] | None, Query(description="Alias of ids")] = None,
+    status: str | None = None,
+    target: str | None = None,
+    parent_job_id: str | None = None,
+    session_id: str | None = None,
+    submitter_id: str | None = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    next: str | None = None,
+) -> JSONResponse:
+    """Jobs of the key's project, newest first; ``next`` is always present (null at the end)."""
+    page = lifecycle.list_jobs(
+        db,
+        caller,
+        ids=(ids or []) + (id or []) or None,
+        status=status,
+        target=target,
+        parent_job_id=parent_job_id,
+        session_id=session_id,
+        submitter_id=submitter_id,
+        limit=limit,
+        next_id=next,
+    )
+    return JSONResponse({"jobs": [job_wire(j, listing=True) for j in page.jobs], "next": page.next})
+
+
+@router.get("/jobs/{UUID}", operation_id="GetJob")
+def get_job(UUID: str, caller: Caller, db: Db) -> JSONResponse:
+    """One job."""
+    job = lifecycle.get_job(db, caller, _job_id(UUID))
+    return JSONResponse(job_wire(job))
+
+
+# --- cancel and delete -------------------------------------------------------------------------
+
+
+@router.put("/jobs/{UUID}/status/cancel", operation_id="CancelJob")
+def cancel_job(UUID: str, caller: Caller, state: State) -> JSONResponse:
+    """Cancel a job that has not finished; on a finished job this is a no-op (200)."""
+    job_id = _job_id(UUID)
+    with transaction(state.sessions, write=True) as db:
+        job = lifecycle.get_job(db, caller, job_id)
+        lifecycle.cancel(db, job, now=_now())
+    return JSONResponse({"id": job_id, "status": "canceled"})
+
+
+@router.put("/jobs/status/cancel", operation_id="CancelJobs")
+async def cancel_jobs(request: Request, state: State) -> JSONResponse:
+    """Cancel many jobs; unknown or foreign ids are skipped."""
+    ids = _bulk_ids(await _json_body(request, required=True))
+    authorization = request.headers.get("authorization")
+    done = await run_in_threadpool(_bulk, state, ids, authorization=authorization, delete=False)
+    return JSONResponse({"ids": done, "status": "canceled"})
+
+
+@router.delete("/jobs/{UUID}", operation_id="DeleteJob")
+def delete_job(UUID: str, caller: Caller, state: State) -> JSONResponse:
+    """Delete a job (cancelling it first if needed); it is 404 from then on."""
+    job_id = _job_id(UUID)
+    with transaction(state.sessions, write=True) as db:
+        job = lifecycle.get_job(db, caller, job_id)
+        lifecycle.delete(db, job, now=_now())
+    return JSONResponse({"id": job_id, "status": "deleted"})
+
+
+@router.delete("/jobs", operation_id="DeleteJobs")
+async def delete_jobs(request: Request, state: State) -> JSONResponse:
+    """Delete many jobs; unknown or foreign ids are skipped."""
+    ids = _bulk_ids(await _json_body(request, required=True))
+    authorization = request.headers.get("authorization")
+    done = await run_in_threadpool(_bulk, state, ids, authorization=authorization, delete=True)
+    return JSONResponse({"ids": done, "status": "deleted"})
+
+
+def _bulk_ids(body: Any) -> list[str]:
+    if not isinstance(body, dict) or not isinstance(body.get("ids"), list):
+        raise BadRequest('"ids" is required', keys=["ids"], source="payload")
+    extra = sorted(set(body) - {"ids"})
+    if extra:
+        raise BadRequest(f'"{extra[0]}" is not allowed', keys=extra, source="payload")
+    if not all(isinstance(i, str) for i in body["ids"]):
+        raise BadRequest('"ids" must be an array of strings', keys=["ids"], source="payload")
+    if len(body["ids"]) > 1000:
+        raise BadRequest('"ids" must contain at most 1000 ids', keys=["ids"], source="payload")
+    return list(body["ids"])
+
+
+def _bulk(state: AppState, ids: list[str], *, authorization: str | None, delete: bool) -> list[str]:
+    done: list[str] = []
+    with transaction(state.sessions, write=True) as db:
+        caller = accounts.authenticate(db, authorization)
+        for raw in ids:
+            try:
+                job = lifecycle.get_job(db, caller, raw)
+            except NotFound:
+                continue
+            if delete:
+                lifecycle.delete(db, job, now=_now())
+            else:
+                lifecycle.cancel(db, job, now=_now())
+            done.append(job.id)
+    return done
+
+
+# --- results -----------------------------------------------------------------------------------
+
+
+def _results(
+    db: Db,
+    caller: Caller,
+    UUID: str,
+    kind: JobKind,
+    sharpen: str | None,
+    aggregation: str | None,
+) -> JSONResponse:
+    job = lifecycle.get_job(db, caller, _job_id(UUID))
+    how = results.aggregation_of(sharpen, aggregation)
+    return JSONResponse(results.job_results(db, job, kind, aggregation=how))
+
+
+@router.get("/jobs/{UUID}/results/probabilities", operation_id="GetJobProbabilities")
+def get_probabilities(
+    UUID: str,
+    caller: Caller,
+    db: Db,
+    sharpen: str | None = None,
+    aggregation: str | None = None,
+) -> JSONResponse:
+    """Outcome probabilities (decimal keys, qubit 0 least significant); a multi-circuit parent
+    gives ``{child_id: {...}}`` in circuit order. 404 until the job has completed."""
+    return _results(db, caller, UUID, "probabilities", sharpen, aggregation)
+
+
+@router.get("/jobs/{UUID}/results/probabilities/aggregated", include_in_schema=False)
+def get_probabilities_aggregated(
+    UUID: str,
+    caller: Caller,
+    db: Db,
+    sharpen: str | None = None,
+    aggregation: str | None = None,
+) -> JSONResponse:
+    """Alias used by cirq-ionq's batch results."""
+    return _results(db, caller, UUID, "probabilities", sharpen, aggregation)
+
+
+@router.get("/jobs/{UUID}/results/histogram", operation_id="GetJobHistogram")
+def get_histogram(UUID: str, caller: Caller, db: Db) -> JSONResponse:
+    """Counts per outcome, summing to the shots run (sampled jobs only)."""
+    return _results(db, caller, UUID, "histogram", None, None)
+
+
+@router.get("/jobs/{UUID}/results/shots", operation_id="GetJobShots")
+def get_shots(UUID: str, caller: Caller, db: Db) -> JSONResponse:
+    """Every shot's outcome in execution order (sampled jobs only)."""
+    return _results(db, caller, UUID, "shots", None, None)
+
+
+@router.get("/jobs/{UUID}/variants/{variantId}/results/{kind}", operation_id="GetVariantResults")
+def get_variant_results(
+    UUID: str,
+    variantId: str,
+    kind: JobKind,
+    caller: Caller,
+    db: Db,
+) -> JSONResponse:
+    """One debiasing variant's results."""
+    job = lifecycle.get_job(db, caller, _job_id(UUID))
+    return JSONResponse(results.variant_results(db, job, variantId, kind))
+
+
+# --- compiled circuits and cost ----------------------------------------------------------------
+
+
+@router.get("/jobs/{UUID}/circuits/{lang}", operation_id="GetCompiledFile")
+def get_compiled_file(
+    UUID: str,
+    lang: Literal["native", "qasm3"],
+    caller: Caller,
+    db: Db,
+) -> JSONResponse:
+    """The circuit the job ran (or would run): native JSON or OpenQASM 3, as a JSON string."""
+    job = lifecycle.get_job(db, caller, _job_id(UUID))
+    return JSONResponse(compiled_circuit(job, lang))
+
+
+@router.get("/jobs/{UUID}/cost", operation_id="GetJobCost")
+def get_job_cost(UUID: str, caller: Caller, db: Db) -> JSONResponse:
+    """Estimated cost from creation; the charged cost once the job is terminal."""
+    job = lifecycle.get_job(db, caller, _job_id(UUID))
+    body: dict[str, Any] = {
+        "dry_run": job.dry_run,
+        "estimated_cost": {"value": job.estimated_cost, "unit": "usd"},
+    }
+    if job.status in ("completed", "failed", "canceled"):
+        charged = job.cost if job.cost is not None else 0.0
+        body["cost"] = {"value": 0.0 if job.dry_run else charged, "unit": "usd"}
+    return JSONResponse(body)

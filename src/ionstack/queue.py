@@ -1,0 +1,400 @@
+"""The jobs table as a queue: claim, lease, heartbeat, complete, requeue (design.md steps 4–7).
+
+- **Claim**: the next ``ready`` leaf job in (priority, id) order — session jobs first, then
+  submission order (ids are UUIDv7) — becomes ``started`` with a lease (``worker_id``,
+  ``lease_until``, ``attempts + 1``). PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: one
+  conditional ``UPDATE … RETURNING`` under ``BEGIN IMMEDIATE``.
+- **Heartbeat** extends the lease while the worker still holds it; it fails once the job was
+  cancelled or the lease was taken over, and the worker stops.
+- **Complete/fail** is conditioned on the lease (``worker_id``, ``attempts``, ``started``), so a
+  worker whose lease expired can never overwrite, and a job never completes twice.
+- **Requeue**: an expired lease (worker killed) puts the job back to ``ready``; after
+  ``max_attempts`` it fails with ``InternalError``.
+- **Wake-up**: workers sleep until told a job was submitted (PostgreSQL ``LISTEN/NOTIFY``;
+  SQLite: datagrams on Unix sockets beside the database file), with a slow poll as a fallback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, and_, text, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from ionstack.store.database import transaction
+from ionstack.store.jobs import refresh_parent
+from ionstack.store.tables import Job, JobResult
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "ionstack_jobs"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Claim:
+    """A job a worker holds, and what it needs to run it."""
+
+    job_id: str
+    worker_id: str
+    attempt: int
+    parent_id: str | None
+    circuit_index: int | None
+    backend: str
+    input: dict[str, Any]
+    shots: int | None
+    noise: dict[str, Any] | None
+    settings: dict[str, Any]
+    stats: dict[str, Any]
+
+
+def claim(
+    sessions: sessionmaker[Session], *, worker_id: str, lease_seconds: float, now: datetime
+) -> Claim | None:
+    """Take the next runnable job, or None when the queue is empty."""
+    with transaction(sessions, write=True) as db:
+        pick = (
+            sa_select(Job.id)
+            .where(Job.status == "ready", Job.is_parent.is_(False), Job.deleted_at.is_(None))
+            .order_by(Job.priority, Job.id)
+            .limit(1)
+        )
+        if db.get_bind().dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        row = db.execute(
+            update(Job)
+            .where(Job.id == pick.scalar_subquery(), Job.status == "ready")
+            .values(
+                status="started",
+                worker_id=worker_id,
+                lease_until=now + timedelta(seconds=lease_seconds),
+                attempts=Job.attempts + 1,
+                started_at=now,
+            )
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if row is None:
+            return None
+        job = db.get(Job, row[0])
+        assert job is not None
+        db.refresh(job)
+        if job.parent_id is not None:
+            refresh_parent(db, job.parent_id, now=now)
+        return Claim(
+            job_id=job.id,
+            worker_id=worker_id,
+            attempt=job.attempts,
+            parent_id=job.parent_id,
+            circuit_index=job.circuit_index,
+            backend=job.backend,
+            input=dict(job.input),
+            shots=job.shots,
+            noise=dict(job.noise) if job.noise else None,
+            settings=dict(job.settings or {}),
+            stats=dict(job.stats or {}),
+        )
+
+
+def _held(held: Claim) -> Any:
+    return and_(
+        Job.id == held.job_id,
+        Job.worker_id == held.worker_id,
+        Job.attempts == held.attempt,
+        Job.status == "started",
+    )
+
+
+def heartbeat(
+    sessions: sessionmaker[Session], held: Claim, *, lease_seconds: float, now: datetime
+) -> bool:
+    """Extend the lease; False when the job is no longer ours (cancelled, or taken over)."""
+    with transaction(sessions, write=True) as db:
+        done = db.execute(
+            update(Job)
+            .where(_held(held))
+            .values(lease_until=now + timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(done, "rowcount", 0))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """What a finished run writes."""
+
+    probabilities: dict[str, float]
+    histogram: dict[str, int] | None
+    shots: list[str] | None
+    variants: list[dict[str, Any]] | None
+    output: dict[str, Any]
+    stats: dict[str, Any]
+    execution_duration_ms: int
+
+
+def complete(
+    sessions: sessionmaker[Session], held: Claim, outcome: Outcome, *, now: datetime
+) -> bool:
+    """Store results and mark the job completed, if we still hold it. True when written."""
+    with transaction(sessions, write=True) as db:
+        done = db.execute(
+            update(Job)
+            .where(_held(held))
+            .values(
+                status="completed",
+                completed_at=now,
+                lease_until=None,
+                output=outcome.output,
+                stats=outcome.stats,
+                execution_duration_ms=outcome.execution_duration_ms,
+                has_results=True,
+                sampled=outcome.histogram is not None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(done, "rowcount", 0):
+            db.rollback()
+            return False
+        db.add(
+            JobResult(
+                job_id=held.job_id,
+                probabilities=outcome.probabilities,
+                histogram=outcome.histogram,
+                shots=outcome.shots,
+                variants=outcome.variants,
+            )
+        )
+        db.flush()
+        if held.parent_id is not None:
+            refresh_parent(db, held.parent_id, now=now)
+        return True
+
+
+def fail(
+    sessions: sessionmaker[Session],
+    held: Claim,
+    failure: dict[str, str],
+    *,
+    now: datetime,
+    execution_duration_ms: int = 0,
+) -> bool:
+    with transaction(sessions, write=True) as db:
+        done = db.execute(
+            update(Job)
+            .where(_held(held))
+            .values(
+                status="failed",
+                failure=failure,
+                completed_at=now,
+                lease_until=None,
+                execution_duration_ms=execution_duration_ms,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(done, "rowcount", 0):
+            return False
+        if held.parent_id is not None:
+            refresh_parent(db, held.parent_id, now=now)
+        return True
+
+
+def release(sessions: sessionmaker[Session], held: Claim) -> bool:
+    """Give a job back to the queue unfinished (graceful shutdown); the attempt is not counted."""
+    with transaction(sessions, write=True) as db:
+        done = db.execute(
+            update(Job)
+            .where(_held(held))
+            .values(status="ready", worker_id=None, lease_until=None, attempts=Job.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(done, "rowcount", 0))
+
+
+def requeue_expired(
+    sessions: sessionmaker[Session], *, now: datetime, max_attempts: int
+) -> tuple[int, int]:
+    """Jobs whose worker vanished: back to ``ready``, or ``failed`` after ``max_attempts``.
+
+    Returns (requeued, failed).
+    """
+    with transaction(sessions, write=True) as db:
+        expired = db.execute(
+            sa_select(Job.id, Job.attempts, Job.parent_id).where(
+                Job.status == "started", Job.is_parent.is_(False), Job.lease_until < now
+            )
+        ).all()
+        if not expired:
+            return 0, 0
+        again = [r.id for r in expired if r.attempts < max_attempts]
+        dead = [r for r in expired if r.attempts >= max_attempts]
+        if again:
+            db.execute(
+                update(Job)
+                .where(Job.id.in_(again), Job.status == "started", Job.lease_until < now)
+                .values(status="ready", worker_id=None, lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        for row in dead:
+            db.execute(
+                update(Job)
+                .where(Job.id == row.id, Job.status == "started", Job.lease_until < now)
+                .values(
+                    status="failed",
+                    completed_at=now,
+                    lease_until=None,
+                    failure={
+                        "code": "InternalError",
+                        "message": f"The job's worker stopped {row.attempts} times while "
+                        "running it.",
+                    },
+                )
+                .execution_options(synchronize_session=False)
+            )
+        for parent_id in {r.parent_id for r in dead if r.parent_id}:
+            refresh_parent(db, parent_id, now=now)
+        if again or dead:
+            logger.warning(
+                "requeued %d and failed %d jobs with expired leases",
+                len(again),
+                len(dead),
+                extra={"action": "lease_expired"},
+            )
+        return len(again), len(dead)
+
+
+# --- wake-ups ----------------------------------------------------------------------------------
+
+
+class Wakeup(Protocol):
+    """Tells sleeping workers that a job was submitted."""
+
+    def notify(self) -> None: ...
+
+    def wait(self, timeout: float) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def wakeup_for(engine: Engine, *, listen: bool) -> Wakeup:
+    """The wake-up channel of this database; ``listen=True`` on the worker side."""
+    if engine.dialect.name == "postgresql":
+        return PostgresWakeup(engine, listen=listen)
+    database = make_url(str(engine.url)).database or ""
+    if database and database != ":memory:":
+        return SocketWakeup(Path(database).resolve().parent / "ionstack-wakeup", listen=listen)
+    return ThreadWakeup()
+
+
+class ThreadWakeup:
+    """In-process wake-ups (tests, in-memory databases)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+
+    def wait(self, timeout: float) -> None:
+        self._event.wait(timeout)
+        self._event.clear()
+
+    def close(self) -> None:
+        self._event.set()
+
+
+class SocketWakeup:
+    """Unix datagram sockets in a directory beside the SQLite file: one per listening worker."""
+
+    def __init__(self, directory: Path, *, listen: bool) -> None:
+        self.directory = directory
+        self._sock: socket.socket | None = None
+        self._path: Path | None = None
+        self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sender.setblocking(False)
+        if listen:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._path = directory / f"w-{os.getpid()}-{uuid.uuid4().hex[:8]}.sock"
+            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self._sock.bind(str(self._path))
+
+    def notify(self) -> None:
+        if not self.directory.is_dir():
+            return
+        for path in self.directory.glob("w-*.sock"):
+            try:
+                self._sender.sendto(b"j", str(path))
+            except (ConnectionRefusedError, FileNotFoundError):
+                with contextlib.suppress(OSError):
+                    path.unlink()  # a worker that died without cleaning up
+            except (BlockingIOError, OSError):
+                pass  # its buffer is full: it has plenty of wake-ups queued already
+
+    def wait(self, timeout: float) -> None:
+        if self._sock is None:
+            return
+        ready, _, _ = select.select([self._sock], [], [], timeout)
+        if ready:
+            self._drain()
+
+    def _drain(self) -> None:
+        assert self._sock is not None
+        self._sock.setblocking(False)
+        try:
+            while True:
+                self._sock.recv(16)
+        except BlockingIOError:
+            pass
+        finally:
+            self._sock.setblocking(True)
+
+    def close(self) -> None:
+        self._sender.close()
+        if self._sock is not None:
+            self._sock.close()
+            if self._path is not None:
+                with contextlib.suppress(OSError):
+                    self._path.unlink()
+
+
+class PostgresWakeup:
+    """``LISTEN``/``NOTIFY`` on a dedicated connection."""
+
+    def __init__(self, engine: Engine, *, listen: bool) -> None:
+        self._engine = engine
+        self._conn: Any = None
+        if listen:
+            import psycopg
+
+            url = engine.url.set(drivername="postgresql")
+            dsn = url.render_as_string(hide_password=False)
+            self._conn = psycopg.connect(dsn, autocommit=True)
+            self._conn.execute(f"LISTEN {CHANNEL}")
+
+    def notify(self) -> None:
+        with self._engine.connect() as conn:
+            conn.execute(text("SELECT pg_notify(:c, '')"), {"c": CHANNEL})
+            conn.commit()
+
+    def wait(self, timeout: float) -> None:
+        if self._conn is None:
+            return
+        for _ in self._conn.notifies(timeout=timeout, stop_after=1):
+            break
+        # drain what else arrived meanwhile
+        for _ in self._conn.notifies(timeout=0):
+            pass
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()

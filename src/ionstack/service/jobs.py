@@ -1,0 +1,366 @@
+"""Creating jobs: the rules between a valid request and a durable job row (design.md steps 2–3).
+
+A request that passes the schema checks is parsed by the quantum core; a circuit it rejects
+makes a job that is created ``failed`` (semantics.md §5.2, §5.4). Otherwise the job row — and
+one child row per circuit of a multi-circuit job — is written in one transaction, ``ready`` for
+the workers (or ``completed`` at once for a dry run). The caller commits, then wakes workers.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ionstack import ids
+from ionstack.catalog import Backend, Catalog, Timing
+from ionstack.errors import BadRequest, JobFailure
+from ionstack.quantum.circuit import Circuit, parse_input
+from ionstack.quantum.compile import gate_counts
+from ionstack.service.accounts import Caller
+from ionstack.service.circuits import MODEL_FAMILY
+from ionstack.service.submission import JobRequest, Limits, check_request, parse_payload
+from ionstack.settings import Settings
+from ionstack.store import characterizations as char_repo
+from ionstack.store import jobs as repo
+from ionstack.store.tables import Job
+
+#: per-variant setup overhead of a debiased job (semantics.md §5.10 [P])
+DEBIAS_VARIANT_OVERHEAD_US = 50_000
+NATIVE_2Q = {"ms": "ms", "zz": "zz"}
+#: widest circuit each noise model emulates (semantics.md §4)
+MODEL_MAX_QUBITS = {
+    "aria-1": 25,
+    "aria-2": 25,
+    "harmony": 11,
+    "harmony-1": 11,
+    "harmony-2": 11,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Created:
+    """What ``POST /jobs`` answers (201)."""
+
+    id: str
+    session_id: str | None
+    replayed: bool = False  #: an Idempotency-Key retry of an earlier request
+
+
+def limits_from(settings: Settings) -> Limits:
+    return Limits(
+        max_shots=settings.max_shots,
+        max_circuits=settings.max_circuits,
+        max_total_gates=settings.max_total_gates,
+        debias_min_shots=settings.debias_min_shots,
+        default_shots=settings.default_shots,
+    )
+
+
+def variant_count(shots: int) -> int:
+    """Debiasing variants: min(25, ⌊shots/100⌋), at least 5 (semantics.md §2.5)."""
+    return max(5, min(25, shots // 100))
+
+
+def submit(
+    db: Session,
+    body: object,
+    *,
+    caller: Caller,
+    catalog: Catalog,
+    settings: Settings,
+    now: datetime,
+    idempotency_key: str | None = None,
+) -> Created:
+    """Validate a job request and write its rows (not committed: the caller commits)."""
+    if idempotency_key:
+        earlier = repo.by_idempotency_key(db, caller.project_id, idempotency_key)
+        if earlier is not None:
+            return Created(id=earlier.id, session_id=earlier.session_id, replayed=True)
+    limits = limits_from(settings)
+    payload = parse_payload(body, limits=limits)
+    request = check_request(
+        payload,
+        catalog=catalog,
+        limits=limits,
+        qpu_access=caller.qpu_access,
+        draw_seed=lambda: secrets.randbelow(2**31 - 1) + 1,
+    )
+    if payload.session_id is not None:
+        raise BadRequest(
+            f"Session {payload.session_id!r} does not exist or is not active.",
+            keys=["session_id"],
+            source="payload",
+        )
+    timing = _timing(db, request.backend, catalog)
+    try:
+        circuits = _parse(request)
+        _check_limits(request, circuits, settings)
+        stats = _stats(request, circuits, timing, settings)
+        failure = None
+    except JobFailure as exc:
+        circuits, stats, failure = [], {}, exc.failure()
+    job = _job_row(request, caller=caller, now=now, stats=stats, failure=failure)
+    job.idempotency_key = idempotency_key
+    if circuits and payload.type == "ionq.circuit.v1":
+        job.input = {**request.circuits_raw[0], "qubits": circuits[0].qubits}
+    db.add(job)
+    if failure is None and payload.type == "ionq.multi-circuit.v1":
+        children = [
+            _child_row(job, raw, index=i, circuit=c, timing=timing, settings=settings)
+            for i, (raw, c) in enumerate(zip(request.circuits_raw, circuits, strict=True))
+        ]
+        job.child_ids = [c.id for c in children]
+        db.add_all(children)
+    try:
+        db.flush()
+    except IntegrityError:
+        # A concurrent retry with the same Idempotency-Key won the race.
+        db.rollback()
+        if idempotency_key:
+            earlier = repo.by_idempotency_key(db, caller.project_id, idempotency_key)
+            if earlier is not None:
+                return Created(id=earlier.id, session_id=earlier.session_id, replayed=True)
+        raise
+    return Created(id=job.id, session_id=job.session_id)
+
+
+def _parse(request: JobRequest) -> list[Circuit]:
+    inp: dict[str, Any] = request.payload.input
+    return parse_input(inp, job_type=request.payload.type)
+
+
+def _timing(db: Session, backend: Backend, catalog: Catalog) -> Timing:
+    if backend.is_qpu:
+        newest = char_repo.newest(db, backend.name)
+        if newest is not None:
+            t = newest.timing
+            return Timing(
+                t1=t["t1"],
+                t2=t["t2"],
+                one_q=t["1q"],
+                two_q=t["2q"],
+                readout=t["readout"],
+                reset=t["reset"],
+            )
+        if backend.timing is not None:
+            return backend.timing
+    reference = catalog.get("qpu.forte-1")
+    assert reference is not None and reference.timing is not None
+    return reference.timing
+
+
+def emulated_family(request_backend: Backend, noise_model: str | None) -> tuple[str, ...]:
+    """The native entangling gates a job may use (semantics.md §1.2 backend support)."""
+    if request_backend.is_qpu:
+        return request_backend.native_2q
+    if noise_model in MODEL_FAMILY:
+        return (MODEL_FAMILY[noise_model],)
+    return ("ms", "zz")
+
+
+def _check_limits(request: JobRequest, circuits: Sequence[Circuit], settings: Settings) -> None:
+    backend = request.backend
+    allowed = emulated_family(backend, request.noise_model)
+    max_qubits = _max_qubits(request, settings)
+    if backend.is_qpu and request.shots > settings.qpu_max_shots:
+        raise JobFailure(
+            "TooManyShots",
+            f"{request.shots} shots exceed the limit of {settings.qpu_max_shots} "
+            f"for {backend.name}.",
+        )
+    for circuit in circuits:
+        if circuit.qubits > max_qubits:
+            raise JobFailure(
+                "NotEnoughQubits",
+                f"The circuit uses {circuit.qubits} qubits; {_target(request)} has {max_qubits}.",
+            )
+        used = sorted({g.name for g in circuit.gates if g.name in NATIVE_2Q} - set(allowed))
+        if circuit.gateset == "native" and used:
+            raise JobFailure(
+                "UnsupportedGate",
+                f"Gate types [{', '.join(used)}] are not supported by this backend",
+            )
+        if backend.is_qpu:
+            widest = max((len(g.controls) for g in circuit.gates), default=0)
+            if widest > settings.qpu_max_controls:
+                raise JobFailure(
+                    "TooManyControls",
+                    f"A gate has {widest} controls; {backend.name} allows at most "
+                    f"{settings.qpu_max_controls}.",
+                )
+
+
+def _target(request: JobRequest) -> str:
+    if request.backend.is_qpu:
+        return request.backend.name
+    return f"the {request.noise_model} simulator"
+
+
+def _max_qubits(request: JobRequest, settings: Settings) -> int:
+    if request.backend.is_qpu:
+        return min(request.backend.qubits, settings.emulation_max_qubits)
+    model = request.noise_model or "ideal"
+    if model == "ideal":
+        return settings.simulator_max_qubits
+    return min(
+        MODEL_MAX_QUBITS.get(model, settings.emulation_max_qubits), settings.emulation_max_qubits
+    )
+
+
+def circuit_qct_us(counts: dict[str, int], shots: int, timing: Timing) -> float:
+    """Predicted quantum compute time of one circuit in µs (semantics.md §5.10)."""
+    per_shot = timing.reset + counts.get("1q", 0) * timing.one_q
+    per_shot += counts.get("2q", 0) * timing.two_q + timing.readout
+    return shots * per_shot * 1e6
+
+
+def _stats(
+    request: JobRequest, circuits: Sequence[Circuit], timing: Timing, settings: Settings
+) -> dict[str, Any]:
+    totals = {"1q": 0, "2q": 0}
+    qct = 0.0
+    for circuit in circuits:
+        counts = gate_counts(circuit)
+        totals["1q"] += counts.get("1q", 0)
+        totals["2q"] += counts.get("2q", 0)
+        qct += circuit_qct_us(counts, request.shots, timing)
+    if request.debiasing:
+        qct += variant_count(request.shots) * DEBIAS_VARIANT_OVERHEAD_US
+    predicted_us = math.ceil(qct)
+    if predicted_us > settings.max_predicted_hours * 3600e6:
+        raise JobFailure(
+            "TooLongPredictedExecutionTime",
+            f"The predicted execution time ({predicted_us / 3600e6:.1f} h) exceeds "
+            f"{settings.max_predicted_hours:g} h.",
+        )
+    kw = request.backend.kw or 0.0
+    return {
+        "qubits": max((c.qubits for c in circuits), default=0),
+        "circuits": len(circuits),
+        "gate_counts": totals,
+        "kwh": kw * predicted_us / 3600e6,
+        "predicted_quantum_compute_time_us": predicted_us,
+    }
+
+
+def _settings_echo(request: JobRequest) -> dict[str, Any]:
+    """The job's ``settings`` as echoed (semantics.md §5.12)."""
+    payload_settings = request.payload.settings
+    compilation: dict[str, Any] = {}
+    if payload_settings and payload_settings.compilation:
+        compilation = payload_settings.compilation.model_dump(
+            include={"opt", "precision", "gate_basis", "service_version"}, exclude_none=True
+        )
+    if request.backend.is_qpu:
+        compilation["gate_basis"] = request.backend.gate_basis
+        return {
+            "compilation": compilation,
+            "error_mitigation": {"debiasing": request.debiasing},
+        }
+    return {"compilation": compilation}
+
+
+def _job_row(
+    request: JobRequest,
+    *,
+    caller: Caller,
+    now: datetime,
+    stats: dict[str, Any],
+    failure: dict[str, str] | None,
+) -> Job:
+    payload = request.payload
+    multi = payload.type == "ionq.multi-circuit.v1"
+    status = "failed" if failure else ("completed" if payload.dry_run else "ready")
+    predicted = stats.get("predicted_quantum_compute_time_us")
+    return Job(
+        id=ids.uuid7(),
+        project_id=caller.project_id,
+        submitter_id=caller.user_id,
+        key_id=caller.key_id,
+        type=payload.type,
+        backend=request.backend.name,
+        status=status,
+        is_parent=multi and failure is None,
+        priority=1,
+        dry_run=payload.dry_run,
+        name=payload.name,
+        job_metadata=payload.metadata,
+        shots=request.shots,
+        noise=_noise_echo(request),
+        settings=_settings_echo(request),
+        input=payload.input if multi else request.circuits_raw[0],
+        child_ids=[] if multi else None,
+        stats=stats,
+        output={},
+        failure=failure,
+        predicted_execution_ms=None if predicted is None else math.ceil(predicted / 1000),
+        submitted_at=now,
+        completed_at=now if status in ("failed", "completed") else None,
+        execution_duration_ms=0 if payload.dry_run and not failure else None,
+        attempts=0,
+    )
+
+
+def _noise_echo(request: JobRequest) -> dict[str, Any] | None:
+    if request.backend.is_qpu:
+        return None
+    echo: dict[str, Any] = {"model": request.noise_model or "ideal"}
+    if request.noise_seed is not None:
+        echo["seed"] = request.noise_seed
+    return echo
+
+
+def _child_row(
+    parent: Job,
+    raw: dict[str, Any],
+    *,
+    index: int,
+    circuit: Circuit,
+    timing: Timing,
+    settings: Settings,
+) -> Job:
+    counts = gate_counts(circuit)
+    qct = math.ceil(circuit_qct_us(counts, parent.shots or 0, timing))
+    return Job(
+        id=ids.uuid7(),
+        project_id=parent.project_id,
+        submitter_id=parent.submitter_id,
+        key_id=parent.key_id,
+        parent_id=parent.id,
+        circuit_index=index,
+        session_id=parent.session_id,
+        type="ionq.circuit.v1",
+        backend=parent.backend,
+        status=parent.status,
+        is_parent=False,
+        priority=parent.priority,
+        dry_run=parent.dry_run,
+        name=raw.get("name"),
+        job_metadata=None,
+        shots=parent.shots,
+        noise=parent.noise,
+        settings=parent.settings,
+        input={**raw, "qubits": circuit.qubits},
+        child_ids=None,
+        stats={
+            "qubits": circuit.qubits,
+            "circuits": 1,
+            "gate_counts": counts,
+            "kwh": 0.0,
+            "predicted_quantum_compute_time_us": qct,
+        },
+        output={},
+        failure=None,
+        predicted_execution_ms=math.ceil(qct / 1000),
+        submitted_at=parent.submitted_at,
+        completed_at=parent.completed_at,
+        execution_duration_ms=parent.execution_duration_ms,
+        attempts=0,
+    )

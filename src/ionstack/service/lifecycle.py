@@ -1,0 +1,168 @@
+"""Reading, listing, cancelling and deleting jobs (semantics.md §5.1, §5.5, §5.6, §5.8, §5.11).
+
+Visibility is per project: a job of another project (or a deleted one) is 404, which leaks
+nothing. A multi-circuit parent's status follows its children (:func:`refresh_parent`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from ionstack.errors import BadRequest, NotFound
+from ionstack.service.accounts import Caller
+from ionstack.store import accounts as accounts_repo
+from ionstack.store import jobs as repo
+from ionstack.store.tables import Job
+
+STATUSES = ("submitted", "ready", "started", "canceled", "failed", "completed")
+#: qiskit-ionq's session code asks for ``status=queued`` (not a v0.4 status)
+STATUS_ALIASES = {"queued": ("submitted", "ready")}
+MAX_PAGE = 25
+
+
+def get_job(db: Session, caller: Caller, job_id: str, *, for_update: bool = False) -> Job:
+    job = repo.get(db, _uuid(job_id), for_update=for_update) if _is_uuid(job_id) else None
+    if job is None or job.project_id != caller.project_id:
+        raise NotFound()
+    return job
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _uuid(value: str) -> str:
+    return str(uuid.UUID(value))
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobPage:
+    jobs: list[Job]
+    next: str | None
+
+
+def list_jobs(
+    db: Session,
+    caller: Caller,
+    *,
+    ids: Sequence[str] | None = None,
+    status: str | None = None,
+    target: str | None = None,
+    parent_job_id: str | None = None,
+    session_id: str | None = None,
+    submitter_id: str | None = None,
+    limit: int | None = None,
+    next_id: str | None = None,
+) -> JobPage:
+    """One page of the caller's project's jobs, newest first, with a ``next`` cursor."""
+    size = MAX_PAGE if limit is None else max(1, min(limit, MAX_PAGE))
+    statuses = _statuses(status)
+    backends = [t.strip() for t in target.split(",") if t.strip()] if target else None
+    wanted_ids = _ids(ids)
+    scoped_submitter = _submitter(
+        db, caller, submitter_id, filtered=bool(wanted_ids or parent_job_id or session_id)
+    )
+    rows = repo.page(
+        db,
+        project_id=caller.project_id,
+        submitter_id=scoped_submitter,
+        ids=wanted_ids,
+        statuses=statuses,
+        backends=backends,
+        parent_id=_optional_uuid(parent_job_id, "parent_job_id"),
+        session_id=_optional_uuid(session_id, "session_id"),
+        before_or_at=_optional_uuid(next_id, "next"),
+        limit=size + 1,
+    )
+    more = rows[size].id if len(rows) > size else None
+    return JobPage(jobs=rows[:size], next=more)
+
+
+def _statuses(status: str | None) -> list[str] | None:
+    if not status:
+        return None
+    wanted: list[str] = []
+    for part in status.split(","):
+        part = part.strip()
+        if part in STATUS_ALIASES:
+            wanted.extend(STATUS_ALIASES[part])
+        elif part in STATUSES:
+            wanted.append(part)
+        else:
+            raise BadRequest(
+                f'"status" must be one of [{", ".join(STATUSES)}]', keys=["status"], source="query"
+            )
+    return wanted
+
+
+def _ids(ids: Sequence[str] | None) -> list[str] | None:
+    if not ids:
+        return None
+    out: list[str] = []
+    for value in ids:
+        for part in value.split(","):
+            part = part.strip()
+            if part and _is_uuid(part):
+                out.append(_uuid(part))
+            elif part:
+                raise BadRequest('"ids" must be job ids', keys=["ids"], source="query")
+    return out
+
+
+def _optional_uuid(value: str | None, key: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not _is_uuid(value):
+        raise BadRequest(f'"{key}" must be a valid id', keys=[key], source="query")
+    return _uuid(value)
+
+
+def _submitter(
+    db: Session, caller: Caller, submitter_id: str | None, *, filtered: bool
+) -> str | None:
+    """Whose jobs a listing shows (semantics.md §5.11).
+
+    By default the caller's own; ``submitter_id`` shows a fellow project member's (ignored if
+    not a member). Explicit id, parent or session filters look across the whole project.
+    """
+    if submitter_id:
+        if accounts_repo.is_member(db, project_id=caller.project_id, user_id=submitter_id):
+            return submitter_id
+        return caller.user_id
+    return None if filtered else caller.user_id
+
+
+# --- cancel and delete -------------------------------------------------------------------------
+
+
+def cancel(db: Session, job: Job, *, now: datetime) -> None:
+    """Cancel a job that has not finished; a terminal job is left as it is (a no-op).
+
+    A started job is cancelled too: its worker notices between units of work and stops, and
+    its result is discarded (the worker's completion is conditioned on ``started``).
+    """
+    targets = [job.id]
+    if job.is_parent:
+        targets += [k.id for k in repo.children(db, job.id)]
+    repo.cancel_active(db, targets, now=now)
+    if job.parent_id is not None:
+        repo.refresh_parent(db, job.parent_id, now=now)
+    db.expire_all()
+
+
+def delete(db: Session, job: Job, *, now: datetime) -> None:
+    """Cancel if still active, then hide the job (and a parent's children) for good."""
+    cancel(db, job, now=now)
+    targets = [job.id]
+    if job.is_parent:
+        targets += [k.id for k in repo.children(db, job.id)]
+    repo.mark_deleted(db, targets, now=now)

@@ -1,0 +1,147 @@
+"""Queries over jobs and their results (the queue's own statements live in ionstack.queue)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ionstack.store.tables import Job, JobResult
+
+TERMINAL = ("completed", "failed", "canceled")
+ACTIVE = ("submitted", "ready", "started")
+
+
+def by_idempotency_key(db: Session, project_id: str, key: str) -> Job | None:
+    return db.scalars(
+        select(Job).where(Job.project_id == project_id, Job.idempotency_key == key)
+    ).first()
+
+
+def get(db: Session, job_id: str, *, for_update: bool = False) -> Job | None:
+    query = select(Job).where(Job.id == job_id, Job.deleted_at.is_(None))
+    if for_update:
+        query = query.with_for_update()
+    return db.scalars(query).first()
+
+
+def children(db: Session, parent_id: str, *, for_update: bool = False) -> list[Job]:
+    query = select(Job).where(Job.parent_id == parent_id).order_by(Job.circuit_index)
+    if for_update:
+        query = query.with_for_update()
+    return list(db.scalars(query).all())
+
+
+def page(
+    db: Session,
+    *,
+    project_id: str,
+    submitter_id: str | None,
+    ids: Sequence[str] | None,
+    statuses: Sequence[str] | None,
+    backends: Sequence[str] | None,
+    parent_id: str | None,
+    session_id: str | None,
+    before_or_at: str | None,
+    limit: int,
+) -> list[Job]:
+    """Up to ``limit`` jobs, newest first (UUIDv7 ids sort by submission time)."""
+    query = select(Job).where(Job.project_id == project_id, Job.deleted_at.is_(None))
+    if submitter_id is not None:
+        query = query.where(Job.submitter_id == submitter_id)
+    if ids is not None:
+        query = query.where(Job.id.in_(list(ids)))
+    if statuses is not None:
+        query = query.where(Job.status.in_(list(statuses)))
+    if backends is not None:
+        query = query.where(Job.backend.in_(list(backends)))
+    if parent_id is not None:
+        query = query.where(Job.parent_id == parent_id)
+    if session_id is not None:
+        query = query.where(Job.session_id == session_id)
+    if before_or_at is not None:
+        query = query.where(Job.id <= before_or_at)
+    return list(db.scalars(query.order_by(Job.id.desc()).limit(limit)).all())
+
+
+def result(db: Session, job_id: str) -> JobResult | None:
+    return db.get(JobResult, job_id)
+
+
+def results(db: Session, job_ids: Sequence[str]) -> dict[str, JobResult]:
+    rows = db.scalars(select(JobResult).where(JobResult.job_id.in_(list(job_ids)))).all()
+    return {r.job_id: r for r in rows}
+
+
+def cancel_active(db: Session, job_ids: Sequence[str], *, now: datetime) -> int:
+    """Cancel the jobs among ``job_ids`` that are not terminal; returns how many changed."""
+    if not job_ids:
+        return 0
+    done = db.execute(
+        update(Job)
+        .where(Job.id.in_(list(job_ids)), Job.status.in_(ACTIVE))
+        .values(status="canceled", completed_at=now, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(done, "rowcount", 0) or 0)
+
+
+def mark_deleted(db: Session, job_ids: Sequence[str], *, now: datetime) -> None:
+    if job_ids:
+        db.execute(
+            update(Job)
+            .where(Job.id.in_(list(job_ids)))
+            .values(deleted_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+# --- parents -----------------------------------------------------------------------------------
+
+
+def aggregate_status(statuses: Sequence[str]) -> str:
+    """A multi-circuit parent's status from its children's (semantics.md §5.8)."""
+    if not statuses:
+        return "failed"
+    if all(s == "completed" for s in statuses):
+        return "completed"
+    terminal = all(s in TERMINAL for s in statuses)
+    if terminal and "failed" in statuses:
+        return "failed"
+    if terminal:
+        return "canceled" if "canceled" in statuses else "completed"
+    if any(s in ("started", "completed", "failed", "canceled") for s in statuses):
+        return "started"
+    return "ready"
+
+
+def refresh_parent(db: Session, parent_id: str, *, now: datetime) -> None:
+    """Recompute a parent from its children. Locks the parent first, so of two children
+    finishing at once the later transaction sees both (PostgreSQL READ COMMITTED)."""
+    parent = get(db, parent_id, for_update=True)
+    if parent is None or parent.status in ("canceled",):
+        return
+    kids = children(db, parent_id)
+    status = aggregate_status([k.status for k in kids])
+    if status == parent.status:
+        return
+    parent.status = status
+    if status == "started" and parent.started_at is None:
+        parent.started_at = min((k.started_at for k in kids if k.started_at), default=now)
+    if status in TERMINAL:
+        parent.completed_at = now
+        durations = [k.execution_duration_ms or 0 for k in kids]
+        parent.execution_duration_ms = sum(durations)
+        if status == "failed":
+            first = next((k.failure for k in kids if k.failure), None)
+            parent.failure = first or {"code": "InternalError", "message": "A child job failed."}
+        if status == "completed":
+            billed = [k.stats.get("billed_quantum_compute_time_us", 0) for k in kids]
+            parent.stats = {
+                **parent.stats,
+                "billed_quantum_compute_time_us": sum(int(str(b or 0)) for b in billed),
+            }
+            parent.has_results = True
+    db.flush()

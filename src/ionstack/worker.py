@@ -1,0 +1,420 @@
+"""Workers: claim a job, run it on the quantum core, write its results (design.md steps 4–7).
+
+A worker process runs one or more worker loops (threads). Each loop claims the next job, runs
+it while a heartbeat thread keeps the lease alive, and writes the results conditioned on still
+holding the lease. Between units of work the simulation calls :meth:`Run.check`, which stops
+it when the job was cancelled (the heartbeat finds it no longer ``started``), when the
+simulation time limit is reached, or when the worker is shutting down (the job is released
+back to the queue). Expired leases of dead workers are requeued by every worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import signal
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from ionstack import ids, queue
+from ionstack.catalog import Catalog
+from ionstack.errors import IonstackError, JobFailure
+from ionstack.quantum.circuit import parse_input
+from ionstack.quantum.debias import run_debiased
+from ionstack.quantum.noise import NoiseModel, noise_model
+from ionstack.quantum.simulate import RunResult, run
+from ionstack.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Stop(IonstackError):
+    """The run was stopped (cancelled, timed out, or the worker is shutting down)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def derived_seed(*parts: object) -> int:
+    """A seed in [1, 2^31-1] hashed from ``parts`` (never derived by incrementing)."""
+    digest = hashlib.sha256("/".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big") % (2**31 - 1) + 1
+
+
+@dataclass
+class Run:
+    """One claimed job being executed: the lease heartbeat and the stop checks."""
+
+    held: queue.Claim
+    sessions: sessionmaker[Session]
+    settings: Settings
+    shutdown: threading.Event
+    deadline: float
+    lost: threading.Event
+    done: threading.Event
+
+    def check(self) -> None:
+        """Called by the simulator between units of work."""
+        if self.lost.is_set():
+            raise Stop("lost")
+        if self.shutdown.is_set():
+            raise Stop("shutdown")
+        if time.monotonic() > self.deadline:
+            raise Stop("timeout")
+
+    def beat(self) -> None:
+        interval = max(0.05, self.settings.lease_seconds / 3)
+        while not self.done.wait(interval):
+            try:
+                ours = queue.heartbeat(
+                    self.sessions, self.held, lease_seconds=self.settings.lease_seconds, now=_now()
+                )
+            except Exception:
+                logger.exception("heartbeat failed", extra={"job_id": self.held.job_id})
+                continue
+            if not ours:
+                self.lost.set()
+                return
+
+
+class Worker:
+    """A worker loop over the queue."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        wakeup: queue.Wakeup,
+        catalog: Catalog | None = None,
+        shutdown: threading.Event | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.wakeup = wakeup
+        self.catalog = catalog or Catalog()
+        self.shutdown = shutdown or threading.Event()
+        self.worker_id = name or f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._last_reap = 0.0
+
+    def run_forever(self) -> None:
+        logger.info("worker started", extra={"action": "worker_started", "worker": self.worker_id})
+        while not self.shutdown.is_set():
+            try:
+                self._reap()
+                if not self.run_once():
+                    self.wakeup.wait(self.settings.poll_interval_s)
+            except Exception:
+                logger.exception("worker loop error", extra={"worker": self.worker_id})
+                self.shutdown.wait(1.0)
+        logger.info("worker stopped", extra={"action": "worker_stopped", "worker": self.worker_id})
+
+    def _reap(self) -> None:
+        if time.monotonic() - self._last_reap < self.settings.lease_seconds / 2:
+            return
+        self._last_reap = time.monotonic()
+        queue.requeue_expired(self.sessions, now=_now(), max_attempts=self.settings.max_attempts)
+
+    def run_once(self) -> bool:
+        """Claim and run one job; False when the queue was empty."""
+        held = queue.claim(
+            self.sessions,
+            worker_id=self.worker_id,
+            lease_seconds=self.settings.lease_seconds,
+            now=_now(),
+        )
+        if held is None:
+            return False
+        self._execute(held)
+        return True
+
+    def _execute(self, held: queue.Claim) -> None:
+        current = Run(
+            held=held,
+            sessions=self.sessions,
+            settings=self.settings,
+            shutdown=self.shutdown,
+            deadline=time.monotonic() + self.settings.simulation_timeout_s,
+            lost=threading.Event(),
+            done=threading.Event(),
+        )
+        beat = threading.Thread(target=current.beat, name="heartbeat", daemon=True)
+        beat.start()
+        started = time.monotonic()
+        extra: dict[str, Any] = {"job_id": held.job_id, "backend": held.backend}
+        try:
+            outcome = self.compute(held, check=current.check)
+            elapsed_ms = int((time.monotonic() - started) * 1000)
+            outcome = _with_duration(outcome, elapsed_ms)
+            written = queue.complete(self.sessions, held, outcome, now=_now())
+            action = "job_completed" if written else "job_result_discarded"
+            logger.info(action, extra={**extra, "action": action, "duration_ms": elapsed_ms})
+        except Stop as stop:
+            self._stopped(held, stop.reason, extra)
+        except JobFailure as failure:
+            queue.fail(self.sessions, held, failure.failure(), now=_now())
+            logger.info("job_failed", extra={**extra, "action": "job_failed", "code": failure.code})
+        except MemoryError:
+            queue.fail(
+                self.sessions,
+                held,
+                {"code": "SimulationError", "message": "The simulation ran out of memory."},
+                now=_now(),
+            )
+        except Exception as exc:
+            logger.exception("job crashed", extra={**extra, "action": "job_error"})
+            queue.fail(
+                self.sessions,
+                held,
+                {"code": "SimulationError", "message": f"Simulation failed: {type(exc).__name__}"},
+                now=_now(),
+            )
+        finally:
+            current.done.set()
+            beat.join(timeout=5)
+
+    def _stopped(self, held: queue.Claim, reason: str, extra: dict[str, Any]) -> None:
+        if reason == "shutdown":
+            queue.release(self.sessions, held)
+            logger.info("job_released", extra={**extra, "action": "job_released"})
+        elif reason == "timeout":
+            limit = self.settings.simulation_timeout_s
+            queue.fail(
+                self.sessions,
+                held,
+                {"code": "SimulationTimeout", "message": f"The simulation exceeded {limit:g} s."},
+                now=_now(),
+            )
+            logger.info("job_timeout", extra={**extra, "action": "job_failed"})
+        else:
+            logger.info("job_abandoned", extra={**extra, "action": "job_abandoned"})
+
+    # --- the physics ---------------------------------------------------------------------------
+
+    def compute(self, held: queue.Claim, *, check: Any) -> queue.Outcome:
+        """Run a claimed job on the quantum core (no database access)."""
+        circuit = parse_input(held.input, job_type="ionq.circuit.v1")[0]
+        backend = self.catalog.get(held.backend)
+        if backend is None:
+            raise JobFailure("InternalError", f"Unknown backend {held.backend}.")
+        shots = held.shots or self.settings.default_shots
+        threads = self.settings.engine_threads
+        memory = self.settings.memory_limit_bytes
+        if backend.is_qpu:
+            model = noise_model(backend.noise_model or "ideal")
+            seed = derived_seed(held.job_id)
+            debias = bool(held.settings.get("error_mitigation", {}).get("debiasing"))
+            if debias:
+                outcome = self._debiased(held, circuit, model, seed, shots, backend.qubits, check)
+            else:
+                result = run(
+                    circuit,
+                    shots=shots,
+                    noise=model,
+                    seed=seed,
+                    threads=threads,
+                    memory_limit_bytes=memory,
+                    check=check,
+                )
+                outcome = _sampled(result, held)
+            if self.settings.emulate_qpu_duration:
+                _sleep_predicted(held, check)
+            return outcome
+        noise = held.noise or {"model": "ideal"}
+        name = str(noise.get("model", "ideal"))
+        if name == "ideal":
+            result = run(
+                circuit,
+                shots=None,
+                noise=None,
+                seed=0,
+                threads=threads,
+                memory_limit_bytes=memory,
+                check=check,
+            )
+            return _exact(result, held)
+        seed = int(noise.get("seed") or derived_seed(held.job_id))
+        if held.circuit_index:
+            seed = derived_seed(seed, held.circuit_index)
+        result = run(
+            circuit,
+            shots=shots,
+            noise=noise_model(name),
+            seed=seed,
+            threads=threads,
+            memory_limit_bytes=memory,
+            check=check,
+        )
+        return _sampled(result, held)
+
+    def _debiased(
+        self,
+        held: queue.Claim,
+        circuit: Any,
+        model: NoiseModel,
+        seed: int,
+        shots: int,
+        backend_qubits: int,
+        check: Any,
+    ) -> queue.Outcome:
+        variants = run_debiased(
+            circuit,
+            shots=shots,
+            noise=model,
+            seed=seed,
+            backend_qubits=backend_qubits,
+            threads=self.settings.engine_threads,
+            memory_limit_bytes=self.settings.memory_limit_bytes,
+            check=check,
+        )
+        pooled: Counter[int] = Counter()
+        samples: list[str] = []
+        stored: list[dict[str, Any]] = []
+        wire: list[dict[str, Any]] = []
+        for variant in variants:
+            histogram = variant.result.histogram or {}
+            shots_run = [str(s) for s in (variant.result.samples or [])]
+            pooled.update(histogram)
+            samples.extend(shots_run)
+            vid = ids.uuid7()
+            stored.append(
+                {
+                    "variant_id": vid,
+                    "qubit_map": list(variant.qubit_map),
+                    "shot_count": variant.shots,
+                    "probabilities": _keys(variant.result.probabilities),
+                    "histogram": {str(k): int(v) for k, v in sorted(histogram.items())},
+                    "shots": shots_run,
+                }
+            )
+            base = f"/v0.4/jobs/{held.job_id}/variants/{vid}/results"
+            wire.append(
+                {
+                    "variant_id": vid,
+                    "qubit_map": list(variant.qubit_map),
+                    "shots": variant.shots,
+                    "results": {
+                        k: {"url": f"{base}/{k}"} for k in ("probabilities", "histogram", "shots")
+                    },
+                }
+            )
+        total = sum(pooled.values())
+        return queue.Outcome(
+            probabilities={str(k): pooled[k] / total for k in sorted(pooled)},
+            histogram={str(k): pooled[k] for k in sorted(pooled)},
+            shots=samples,
+            variants=stored,
+            output={
+                "error_mitigation": {"debiasing": {"variants": wire}},
+                "simulation": {"method": variants[0].result.method if variants else "none"},
+            },
+            stats=_billed(held),
+            execution_duration_ms=0,
+        )
+
+
+def _keys(probabilities: dict[int, float]) -> dict[str, float]:
+    return {str(k): float(v) for k, v in sorted(probabilities.items())}
+
+
+def _billed(held: queue.Claim) -> dict[str, Any]:
+    stats = dict(held.stats)
+    stats["billed_quantum_compute_time_us"] = stats.get("predicted_quantum_compute_time_us", 0)
+    return stats
+
+
+def _exact(result: RunResult, held: queue.Claim) -> queue.Outcome:
+    return queue.Outcome(
+        probabilities=_keys(result.probabilities),
+        histogram=None,
+        shots=None,
+        variants=None,
+        output={"simulation": {"method": result.method}},
+        stats=_billed(held),
+        execution_duration_ms=0,
+    )
+
+
+def _sampled(result: RunResult, held: queue.Claim) -> queue.Outcome:
+    histogram = result.histogram or {}
+    return queue.Outcome(
+        probabilities=_keys(result.probabilities),
+        histogram={str(k): int(v) for k, v in sorted(histogram.items())},
+        shots=[str(s) for s in (result.samples or [])],
+        variants=None,
+        output={"simulation": {"method": result.method}},
+        stats=_billed(held),
+        execution_duration_ms=0,
+    )
+
+
+def _with_duration(outcome: queue.Outcome, elapsed_ms: int) -> queue.Outcome:
+    return queue.Outcome(
+        probabilities=outcome.probabilities,
+        histogram=outcome.histogram,
+        shots=outcome.shots,
+        variants=outcome.variants,
+        output=outcome.output,
+        stats=outcome.stats,
+        execution_duration_ms=elapsed_ms,
+    )
+
+
+def _sleep_predicted(held: queue.Claim, check: Any) -> None:
+    remaining = float(held.stats.get("predicted_quantum_compute_time_us", 0)) / 1e6
+    while remaining > 0:
+        check()
+        step = min(0.25, remaining)
+        time.sleep(step)
+        remaining -= step
+
+
+def run_worker_process(settings: Settings, *, concurrency: int = 1) -> None:
+    """The body of ``ionstack worker``: loops until SIGTERM/SIGINT, then stops gracefully."""
+    from ionstack.store.database import make_engine, make_sessionmaker, migrate
+
+    engine = make_engine(
+        settings.effective_database_url,
+        pool_size=max(2, 2 * concurrency),
+        max_overflow=2,
+        sqlite_synchronous=settings.sqlite_synchronous,
+    )
+    if settings.auto_migrate:
+        migrate(engine)
+    sessions = make_sessionmaker(engine)
+    shutdown = threading.Event()
+    wakeups = [queue.wakeup_for(engine, listen=True) for _ in range(concurrency)]
+
+    def _stop(signum: int, _frame: object) -> None:
+        shutdown.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    workers = [
+        Worker(settings=settings, sessions=sessions, wakeup=w, shutdown=shutdown) for w in wakeups
+    ]
+    threads = [
+        threading.Thread(target=w.run_forever, name=f"worker-{i}") for i, w in enumerate(workers)
+    ]
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        for t in threads:
+            t.join(timeout=0.5)
+    for w in wakeups:
+        w.close()
+    engine.dispose()

@@ -28,7 +28,6 @@ from ionstack import ids, queue
 from ionstack.catalog import Catalog
 from ionstack.errors import IonstackError, JobFailure
 from ionstack.quantum.circuit import parse_input
-from ionstack.quantum.debias import run_debiased
 from ionstack.quantum.noise import NoiseModel, noise_model
 from ionstack.quantum.simulate import RunResult, run
 from ionstack.settings import Settings
@@ -271,6 +270,8 @@ class Worker:
         backend_qubits: int,
         check: Any,
     ) -> queue.Outcome:
+        from ionstack.quantum.debias import run_debiased
+
         variants = run_debiased(
             circuit,
             shots=shots,

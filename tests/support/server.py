@@ -136,3 +136,28 @@ def submit(client: httpx.Client, body: dict[str, object], **kwargs: object) -> s
     assert response.status_code == 201, response.text
     job_id: str = response.json()["id"]
     return job_id
+
+
+def start_worker(server: Server, *, log_name: str = "worker.log") -> subprocess.Popen[bytes]:
+    """A standalone ``ionstack worker`` process on the server's database."""
+    log = (server.log_path.parent / log_name).open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "ionstack", "worker"],
+        env=server.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def wait_for_status(
+    client: httpx.Client, job_id: str, statuses: tuple[str, ...], *, timeout: float = 60
+) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while True:
+        job: dict[str, object] = client.get(f"/jobs/{job_id}").json()
+        if job.get("status") in statuses:
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} never reached {statuses}: {job}")
+        time.sleep(0.05)

@@ -1,0 +1,163 @@
+"""Jobs run end to end: a real server, a real worker process, real results over HTTP."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import httpx
+import pytest
+
+from support import spec
+from support.server import Server, submit, wait_for_job
+
+SERVER_WORKERS = 1
+
+BELL_CIRCUIT = [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}]
+
+
+def _job(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": "ionq.circuit.v1",
+        "backend": "simulator",
+        "shots": 1000,
+        "input": {"gateset": "qis", "qubits": 2, "circuit": BELL_CIRCUIT},
+    }
+    body.update(changes)
+    return body
+
+
+def test_bell_ideal_gives_exact_probabilities(client: httpx.Client) -> None:
+    job = wait_for_job(client, submit(client, _job()))
+    spec.validate(job, spec.response_schema("/jobs/{UUID}"))
+    assert job["status"] == "completed", job
+    assert job["results"] == {
+        "probabilities": {"url": f"/v0.4/jobs/{job['id']}/results/probabilities"}
+    }
+    assert job["started_at"] and job["completed_at"]
+    assert job["predicted_execution_duration_ms"] is None
+    assert isinstance(job["execution_duration_ms"], int)
+    assert job["stats"]["billed_quantum_compute_time_us"] > 0
+    probabilities = client.get(f"/jobs/{job['id']}/results/probabilities").json()
+    assert probabilities.keys() == {"0", "3"}
+    assert probabilities["0"] == pytest.approx(0.5, abs=1e-6)
+    assert probabilities["3"] == pytest.approx(0.5, abs=1e-6)
+    # the ideal simulator returns probabilities, not shots
+    assert client.get(f"/jobs/{job['id']}/results/histogram").status_code == 404
+
+
+def test_little_endian_keys(client: httpx.Client) -> None:
+    body = _job(input={"gateset": "qis", "qubits": 3, "circuit": [{"gate": "x", "target": 1}]})
+    job = wait_for_job(client, submit(client, body))
+    assert client.get(f"/jobs/{job['id']}/results/probabilities").json() == {"2": 1.0}
+
+
+def test_noisy_job_histogram_shots_and_reproducibility(client: httpx.Client) -> None:
+    body = _job(shots=2000, noise={"model": "aria-1", "seed": 1234})
+    first = wait_for_job(client, submit(client, body))
+    second = wait_for_job(client, submit(client, body))
+    assert first["status"] == second["status"] == "completed"
+    assert set(first["results"]) == {"probabilities", "histogram", "shots"}
+    hist = client.get(f"/jobs/{first['id']}/results/histogram").json()
+    assert sum(hist.values()) == 2000
+    assert all(isinstance(v, int) for v in hist.values())
+    shots = client.get(f"/jobs/{first['id']}/results/shots").json()
+    assert len(shots) == 2000 and all(isinstance(s, str) for s in shots)
+    assert {s: shots.count(s) for s in set(shots)} == hist
+    probabilities = client.get(f"/jobs/{first['id']}/results/probabilities").json()
+    assert probabilities == {k: v / 2000 for k, v in hist.items()}
+    # Bell under aria-1 noise: mostly 0 and 3, and some errors
+    assert hist.get("0", 0) + hist.get("3", 0) > 1800
+    # the same seed gives byte-identical results
+    assert client.get(f"/jobs/{second['id']}/results/shots").json() == shots
+    assert first["noise"] == {"model": "aria-1", "seed": 1234}
+
+
+def test_multi_circuit_results_keyed_by_child_in_circuit_order(client: httpx.Client) -> None:
+    circuits = [
+        {"circuit": [{"gate": "x", "target": 0}]},
+        {"circuit": BELL_CIRCUIT},
+        {"circuit": [{"gate": "x", "target": 1}]},
+    ]
+    body = _job(
+        type="ionq.multi-circuit.v1", input={"gateset": "qis", "qubits": 2, "circuits": circuits}
+    )
+    parent = wait_for_job(client, submit(client, body))
+    assert parent["status"] == "completed"
+    kids = parent["child_job_ids"]
+    results = client.get(f"/jobs/{parent['id']}/results/probabilities").json()
+    assert list(results) == kids
+    assert results[kids[0]] == {"1": 1.0}
+    assert results[kids[2]] == {"2": 1.0}
+    assert results[kids[1]]["0"] == pytest.approx(0.5)
+    aggregated = client.get(f"/jobs/{parent['id']}/results/probabilities/aggregated").json()
+    assert aggregated == results
+    for kid in kids:
+        child = client.get(f"/jobs/{kid}").json()
+        assert child["status"] == "completed" and child["parent_job_id"] == parent["id"]
+    assert parent["stats"]["billed_quantum_compute_time_us"] > 0
+
+
+def test_emulated_qpu_with_debiasing_and_sharpening(client: httpx.Client) -> None:
+    body = _job(
+        backend="qpu.aria-1",
+        shots=1000,
+        input={
+            "gateset": "qis",
+            "qubits": 3,
+            "circuit": [*BELL_CIRCUIT, {"gate": "cnot", "control": 1, "target": 2}],
+        },
+    )
+    job = wait_for_job(client, submit(client, body))
+    assert job["status"] == "completed", job
+    assert job["settings"]["error_mitigation"] == {"debiasing": True}
+    variants = job["output"]["error_mitigation"]["debiasing"]["variants"]
+    assert len(variants) == 10  # min(25, 1000 // 100)
+    assert sum(v["shots"] for v in variants) == 1000
+    hist = client.get(f"/jobs/{job['id']}/results/histogram").json()
+    assert sum(hist.values()) == 1000
+    for variant in variants:
+        assert len(variant["qubit_map"]) == 3
+        assert len(set(variant["qubit_map"])) == 3
+        assert all(0 <= q < 25 for q in variant["qubit_map"])
+        url = variant["results"]["histogram"]["url"].removeprefix("/v0.4")
+        own = client.get(url).json()
+        assert sum(own.values()) == variant["shots"]
+    average = client.get(f"/jobs/{job['id']}/results/probabilities").json()
+    assert average == pytest.approx({k: v / 1000 for k, v in hist.items()})
+    sharpened = client.get(
+        f"/jobs/{job['id']}/results/probabilities", params={"sharpen": "true"}
+    ).json()
+    # each variant votes for its most frequent outcome: only GHZ outcomes win
+    assert set(sharpened) <= {"0", "7"}
+    assert math.isclose(sum(sharpened.values()), 1.0)
+    missing = client.get(f"/jobs/{job['id']}/variants/{job['id']}/results/probabilities")
+    assert missing.status_code == 404
+
+
+def test_cancel_of_a_completed_job_is_a_no_op(client: httpx.Client) -> None:
+    job = wait_for_job(client, submit(client, _job()))
+    assert client.put(f"/jobs/{job['id']}/status/cancel").status_code == 200
+    again = client.get(f"/jobs/{job['id']}").json()
+    assert again["status"] == "completed"
+    assert client.get(f"/jobs/{job['id']}/results/probabilities").status_code == 200
+
+
+def test_delete_of_a_completed_job(client: httpx.Client) -> None:
+    job = wait_for_job(client, submit(client, _job()))
+    assert client.delete(f"/jobs/{job['id']}").status_code == 200
+    assert client.get(f"/jobs/{job['id']}/results/probabilities").status_code == 404
+
+
+def test_listing_completed_jobs(client: httpx.Client) -> None:
+    job = wait_for_job(client, submit(client, _job()))
+    listed = client.get("/jobs", params={"status": "completed"}).json()
+    spec.validate(listed, spec.response_schema("/jobs"))
+    assert job["id"] in {j["id"] for j in listed["jobs"]}
+
+
+def test_server_stays_healthy_after_many_jobs(client: httpx.Client, server: Server) -> None:
+    ids = [submit(client, _job(shots=10, noise={"model": "forte-1", "seed": 7})) for _ in range(20)]
+    for job_id in ids:
+        assert wait_for_job(client, job_id)["status"] == "completed"
+    assert httpx.get(f"{server.root}/health").status_code == 200

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, and_, text, update
+from sqlalchemy import Engine, and_, insert, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -82,28 +82,36 @@ def claim(
                 attempts=Job.attempts + 1,
                 started_at=now,
             )
-            .returning(Job.id)
+            .returning(
+                Job.id,
+                Job.attempts,
+                Job.parent_id,
+                Job.circuit_index,
+                Job.backend,
+                Job.input,
+                Job.shots,
+                Job.noise,
+                Job.settings,
+                Job.stats,
+            )
             .execution_options(synchronize_session=False)
         ).first()
         if row is None:
             return None
-        job = db.get(Job, row[0])
-        assert job is not None
-        db.refresh(job)
-        if job.parent_id is not None:
-            refresh_parent(db, job.parent_id, now=now)
+        if row.parent_id is not None:
+            refresh_parent(db, row.parent_id, now=now)
         return Claim(
-            job_id=job.id,
+            job_id=row.id,
             worker_id=worker_id,
-            attempt=job.attempts,
-            parent_id=job.parent_id,
-            circuit_index=job.circuit_index,
-            backend=job.backend,
-            input=dict(job.input),
-            shots=job.shots,
-            noise=dict(job.noise) if job.noise else None,
-            settings=dict(job.settings or {}),
-            stats=dict(job.stats or {}),
+            attempt=row.attempts,
+            parent_id=row.parent_id,
+            circuit_index=row.circuit_index,
+            backend=row.backend,
+            input=dict(row.input),
+            shots=row.shots,
+            noise=dict(row.noise) if row.noise else None,
+            settings=dict(row.settings or {}),
+            stats=dict(row.stats or {}),
         )
 
 
@@ -166,8 +174,8 @@ def complete(
         if not getattr(done, "rowcount", 0):
             db.rollback()
             return False
-        db.add(
-            JobResult(
+        db.execute(
+            insert(JobResult).values(
                 job_id=held.job_id,
                 probabilities=outcome.probabilities,
                 histogram=outcome.histogram,
@@ -175,7 +183,6 @@ def complete(
                 variants=outcome.variants,
             )
         )
-        db.flush()
         if held.parent_id is not None:
             refresh_parent(db, held.parent_id, now=now)
         return True

@@ -510,3 +510,12 @@ def test_accepted_job_survives_a_restart(client: httpx.Client, server: Server) -
     job_id = submit(client, BELL)
     server.restart()
     assert client.get(f"/jobs/{job_id}").json()["status"] == "ready"
+
+
+def test_predicted_wait_counts_the_jobs_ahead(client: httpx.Client) -> None:
+    body = _with(backend="qpu.forte-enterprise-1", shots=100)
+    first = client.get(f"/jobs/{submit(client, body)}").json()
+    second = client.get(f"/jobs/{submit(client, body)}").json()
+    assert first["predicted_wait_time_ms"] == 0
+    assert first["predicted_execution_duration_ms"] > 0
+    assert second["predicted_wait_time_ms"] == first["predicted_execution_duration_ms"]

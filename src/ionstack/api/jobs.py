@@ -39,7 +39,7 @@ def _iso(moment: datetime | None) -> str | None:
     return iso_z(moment) if moment is not None else None
 
 
-def job_wire(job: Job, *, listing: bool = False) -> dict[str, Any]:
+def job_wire(job: Job, *, listing: bool = False, wait_ms: int = 0) -> dict[str, Any]:
     """A job in the spec's shape (``GetCircuitJobResponse``; ``BaseJob`` in listings)."""
     terminal = job.status in ("completed", "failed", "canceled")
     out: dict[str, Any] = {
@@ -57,7 +57,7 @@ def job_wire(job: Job, *, listing: bool = False) -> dict[str, Any]:
         "submitted_at": _iso(job.submitted_at),
         "started_at": _iso(job.started_at),
         "completed_at": _iso(job.completed_at),
-        "predicted_wait_time_ms": None if terminal else 0,
+        "predicted_wait_time_ms": None if terminal else wait_ms,
         "predicted_execution_duration_ms": None if terminal else job.predicted_execution_ms,
         "execution_duration_ms": job.execution_duration_ms,
         "shots": job.shots,
@@ -169,7 +169,8 @@ def get_jobs(
 def get_job(UUID: str, caller: Caller, db: Db) -> JSONResponse:
     """One job."""
     job = lifecycle.get_job(db, caller, _job_id(UUID))
-    return JSONResponse(job_wire(job))
+    wait = lifecycle.predicted_wait_ms(db, job) if job.status in ("submitted", "ready") else 0
+    return JSONResponse(job_wire(job, wait_ms=wait))
 
 
 # --- cancel and delete -------------------------------------------------------------------------

@@ -44,6 +44,11 @@ def _uuid(value: str) -> str:
     return str(uuid.UUID(value))
 
 
+def predicted_wait_ms(db: Session, job: Job) -> int:
+    """How long a queued job is predicted to wait (0 for a parent: its children wait)."""
+    return 0 if job.is_parent else repo.predicted_wait_ms(db, job)
+
+
 @dataclass(frozen=True, kw_only=True)
 class JobPage:
     jobs: list[Job]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ionstack.store.tables import Job, JobResult
@@ -145,3 +145,22 @@ def refresh_parent(db: Session, parent_id: str, *, now: datetime) -> None:
             }
             parent.has_results = True
     db.flush()
+
+
+def predicted_wait_ms(db: Session, job: Job) -> int:
+    """Predicted queue wait of a queued job: the predicted run times of the jobs ahead of it on
+    the same backend (semantics.md §5.10), in the claim order (priority, then id)."""
+    ahead = db.scalar(
+        select(func.coalesce(func.sum(Job.predicted_execution_ms), 0)).where(
+            Job.backend == job.backend,
+            Job.is_parent.is_(False),
+            Job.status.in_(("ready", "started")),
+            Job.deleted_at.is_(None),
+            or_(
+                Job.status == "started",
+                Job.priority < job.priority,
+                (Job.priority == job.priority) & (Job.id < job.id),
+            ),
+        )
+    )
+    return int(ahead or 0)

@@ -172,3 +172,11 @@ def hold_worker(api: httpx.Client, *, qubits: int = 16, shots: int = 2000) -> st
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     return [f"acceptance: server from {REPO / '.venv'}, clients in {sys.prefix}"]
+
+
+def find_job(api: httpx.Client, name: str) -> dict[str, Any]:
+    """The newest top-level job called ``name`` (for clients that do not return job ids)."""
+    for job in api.get("/jobs", params={"limit": 25}).json()["jobs"]:
+        if job["name"] == name and job["parent_job_id"] is None:
+            return job
+    raise AssertionError(f"no job named {name!r} among the 25 newest")

@@ -1,0 +1,162 @@
+"""Clifford circuits of any width with stim (Gidney 2021), exact and seeded.
+
+Detection: a gate is Clifford iff ``stim.Tableau.from_unitary_matrix`` accepts its full
+(controls + targets) matrix; the tableau's circuit is cached per matrix. The measured
+engines table (engines.md) has stim sampling 1000 qubits × 1000 shots in milliseconds.
+
+Exact probabilities of a stabilizer state: its support is the affine subspace
+``{x : A·x = b (mod 2)}`` given by the Z-only canonical stabilizers ``±Z^a`` (``a·x = 1`` iff
+the sign is −), and every outcome in it has probability ``2^-k`` (k = n − rank A).
+
+Noise (semantics.md §4): ``DEPOLARIZE1(3r₁/4)`` after every 1q native gate and
+``DEPOLARIZE2(15r₂/16)`` after every 2q native gate — stim's channels pick each non-identity
+Pauli uniformly, which is exactly the sampling form of the Kraus channels.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+import stim
+
+from ionstack.quantum import gates as G
+from ionstack.quantum.engines import Ops
+
+#: Widest gate tested for Clifford-ness (its matrix is 2^w × 2^w).
+MAX_GATE_WIDTH = 6
+
+Bits = npt.NDArray[np.bool_]
+
+
+@lru_cache(maxsize=16384)
+def _tableau_circuit(key: bytes, width: int) -> stim.Circuit | None:
+    m = np.frombuffer(key, dtype=np.complex128).reshape(1 << width, 1 << width)
+    try:
+        tableau = stim.Tableau.from_unitary_matrix(m, endian="big")
+    except ValueError:
+        return None
+    return tableau.to_circuit(method="elimination")
+
+
+def to_stim(n: int, ops: Ops) -> stim.Circuit | None:
+    """The stim circuit of ``ops``, or ``None`` if some gate is not Clifford."""
+    out = stim.Circuit()
+    for targets, controls, m in ops:
+        local = gate_circuit(targets, controls, m)
+        if local is None:
+            return None
+        out += local
+    return out
+
+
+def gate_circuit(targets: tuple[int, ...], controls: tuple[int, ...],
+                 m: npt.NDArray[np.complex128]) -> stim.Circuit | None:
+    """One gate as stim instructions on its global qubits, or ``None`` if not Clifford."""
+    qubits = controls + targets
+    if len(qubits) > MAX_GATE_WIDTH:
+        return None
+    full = G.controlled(m, len(controls)) if controls else m
+    key = np.round(full, 12).astype(np.complex128) + 0.0  # canonical bytes (no -0.0)
+    local = _tableau_circuit(key.tobytes(), len(qubits))
+    if local is None:
+        return None
+    out = stim.Circuit()
+    for inst in local:
+        out.append(inst.name, [qubits[t.value] for t in inst.targets_copy()])
+    return out
+
+
+def sample(n: int, circuit: stim.Circuit, shots: int, seed: int) -> Bits:
+    """``shots × n`` measured bits (column i = qubit i), measuring every qubit at the end."""
+    full = circuit.copy()
+    full.append("M", list(range(n)))
+    bits: Bits = full.compile_sampler(seed=seed).sample(shots)
+    return bits
+
+
+def noisy_circuit(gates: list[tuple[tuple[int, ...], stim.Circuit]], r1: float,
+                  r2: float) -> stim.Circuit:
+    """Native gates with depolarizing noise after each (semantics.md §4)."""
+    out = stim.Circuit()
+    for qubits, local in gates:
+        out += local
+        if len(qubits) == 1 and r1 > 0:
+            out.append("DEPOLARIZE1", list(qubits), 3 * r1 / 4)
+        elif len(qubits) == 2 and r2 > 0:
+            out.append("DEPOLARIZE2", list(qubits), 15 * r2 / 16)
+    return out
+
+
+# --------------------------------------------------------------------------- exact support
+
+
+def _solve_gf2(a: Bits, b: Bits) -> tuple[Bits, list[Bits]]:
+    """A particular solution of ``a·x = b`` over GF(2) and a basis of the null space."""
+    a, b = a.copy(), b.copy()
+    rows, cols = a.shape
+    pivots: list[int] = []
+    r = 0
+    for c in range(cols):
+        hit = np.flatnonzero(a[r:, c])
+        if not hit.size:
+            continue
+        p = r + int(hit[0])
+        a[[r, p]], b[[r, p]] = a[[p, r]], b[[p, r]]
+        others = np.flatnonzero(a[:, c])
+        others = others[others != r]
+        a[others] ^= a[r]
+        b[others] ^= b[r]
+        pivots.append(c)
+        r += 1
+        if r == rows:
+            break
+    x0 = np.zeros(cols, dtype=bool)
+    x0[pivots] = b[: len(pivots)]
+    basis = []
+    for f in sorted(set(range(cols)) - set(pivots)):
+        v = np.zeros(cols, dtype=bool)
+        v[f] = True
+        v[pivots] = a[: len(pivots), f]
+        basis.append(v)
+    return x0, basis
+
+
+def _to_int(bits: Bits) -> int:
+    return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
+
+
+def support(n: int, circuit: stim.Circuit) -> tuple[int, list[int]]:
+    """``(x0, generators)``: the outcomes are ``x0 ⊕ span(generators)``, all equally likely."""
+    sim = stim.TableauSimulator()
+    sim.set_num_qubits(n)
+    sim.do_circuit(circuit)
+    a_rows, b_vals = [], []
+    for s in sim.canonical_stabilizers():
+        xs, zs = s.to_numpy()
+        if not xs.any():
+            a_rows.append(zs)
+            b_vals.append(s.sign.real < 0)
+    a = np.array(a_rows, dtype=bool).reshape(len(a_rows), n)
+    x0, basis = _solve_gf2(a, np.array(b_vals, dtype=bool))
+    return _to_int(x0), [_to_int(v) for v in basis]
+
+
+def probabilities(n: int, circuit: stim.Circuit, *,
+                  max_outcomes: int | None) -> tuple[dict[int, float], bool]:
+    """Exact outcome probabilities (ascending keys); truncated past ``max_outcomes``."""
+    x0, gens = support(n, circuit)
+    k = len(gens)
+    count = 1 << k
+    truncated = max_outcomes is not None and count > max_outcomes
+    if truncated:
+        assert max_outcomes is not None
+        count = max_outcomes
+    outcomes = [x0]
+    for g in gens:
+        if len(outcomes) >= count:
+            break
+        outcomes += [x ^ g for x in outcomes[: count - len(outcomes)]]
+    p = 2.0**-k
+    return dict.fromkeys(sorted(outcomes[:count]), p), bool(truncated)

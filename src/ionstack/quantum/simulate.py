@@ -1,0 +1,397 @@
+"""Ideal and noisy simulation of parsed circuits (semantics.md §2.3, §4).
+
+Results are little-endian: outcome ``k = Σ_i b_i·2^i`` where ``b_i`` is the measured bit of
+qubit ``i`` — **qubit 0 is the least significant bit** (semantics.md §0; checked against
+qiskit-ionq ``map_output``). ``x`` on qubit 1 of 2 qubits gives ``{2: 1.0}``.
+
+Engine choice (measured, bench/README.md):
+
+* ideal, ≤ ``NUMPY_MAX_QUBITS`` qubits: exact numpy complex128 (lowest per-call overhead);
+* ideal, wider: qsim via its pybind module, complex64 with 4-qubit gate fusion (fastest);
+* Clifford circuits from ``STABILIZER_MIN_QUBITS`` qubits, or whenever a state vector would not
+  fit: stim (``method="stabilizer"``), which handles thousands of qubits;
+* noisy: the circuit is compiled to the model's native gates (semantics.md §4 "which gates
+  receive noise") and run by error-pattern grouping (``"trajectories"``), by an exact density
+  matrix for few qubits and many distinct patterns (``"density_matrix"``), or by stim for wide
+  Clifford circuits.
+
+Reproducibility: the same (circuit, shots, model, seed) gives byte-identical results in any
+process: every random draw comes from PCG64 streams hashed from the seed
+(:func:`ionstack.quantum.sampling.derive_rng`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from ionstack.errors import JobFailure
+from ionstack.quantum import gates as G
+from ionstack.quantum import sampling
+from ionstack.quantum.circuit import Circuit
+from ionstack.quantum.compile import check_family, compile_native
+from ionstack.quantum.engines import Op, density, qsim, stabilizer, statevector, trajectories
+from ionstack.quantum.noise import NoiseModel
+from ionstack.quantum.synthesis import lower_gate
+
+Method = Literal["statevector", "stabilizer", "trajectories", "density_matrix"]
+
+#: Widest ideal circuit run by the numpy engine (per-call overhead wins below, qsim above).
+NUMPY_MAX_QUBITS = 10
+#: Widest noisy circuit whose trajectories use the numpy engine.
+NUMPY_MAX_QUBITS_NOISY = 6
+#: Clifford circuits at least this wide go to stim automatically.
+STABILIZER_MIN_QUBITS = 25
+#: Widest noisy circuit considered for the exact density-matrix method.
+DENSITY_MAX_QUBITS = 7
+#: Default cap on the number of entries of an exact probability dictionary.
+DEFAULT_MAX_OUTCOMES = 1 << 20
+#: Memory for ideal checkpoints in the trajectory method.
+CHECKPOINT_BYTES = 256 << 20
+#: Below this estimate the default memory limit is not even looked up.
+SMALL_BYTES = 256 << 20
+#: Ideal qsim runs longer than this many gates are split so ``check`` runs in between.
+QSIM_SEGMENT_GATES = 4000
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunResult:
+    """One simulation's outcome (keys little-endian, qubit 0 least significant).
+
+    Attributes:
+        probabilities: Exact ``|amp|²`` (ideal, ``shots=None``; entries < 1e-12 dropped) or
+            ``counts/shots`` (sampled). Ascending keys.
+        histogram: Counts per outcome when sampled, else ``None``.
+        samples: Per-shot outcomes in execution order when sampled, else ``None``.
+        method: ``statevector``, ``stabilizer``, ``trajectories`` or ``density_matrix``.
+        qubits: Circuit width.
+        engine: The library path used (``numpy-complex128``, ``qsim-complex64``, ``stim``).
+        truncated: The exact dictionary was capped at ``max_outcomes`` entries.
+    """
+
+    probabilities: dict[int, float]
+    histogram: dict[int, int] | None
+    samples: list[int] | None
+    method: str
+    qubits: int
+    engine: str
+    truncated: bool = False
+
+
+def _noop() -> None:
+    return None
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def available_memory() -> int:
+    """Bytes the simulator may use when no limit is configured: 90 % of MemAvailable."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 * 9 // 10
+    except OSError:
+        pass
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.8)
+
+
+class _Lazy(int):
+    """The default limit, read from /proc/meminfo only when an estimate gets large."""
+
+    def __new__(cls) -> _Lazy:
+        return super().__new__(cls, 1 << 62)
+
+
+@functools.cache
+def _cores() -> int:
+    return os.cpu_count() or 1
+
+
+def _guard(needed: float, limit: int, n: int, what: str) -> None:
+    """Fail cleanly, before allocating, when ``needed`` bytes exceed the limit."""
+    if isinstance(limit, _Lazy):
+        if needed < SMALL_BYTES:
+            return
+        limit = available_memory()
+    if needed > limit:
+        raise JobFailure(
+            "SimulationError",
+            f"a {n}-qubit {what} needs about {needed / 2**30:.1f} GiB of memory; the limit "
+            f"is {limit / 2**30:.1f} GiB",
+        )
+
+
+def _sv_bytes(n: int, *, shots: int | None, max_outcomes: int | None) -> float:
+    state = (3 * 16 if n <= NUMPY_MAX_QUBITS else 8) * 2.0**n
+    chunks = 4 * 8 * min(2.0**n, sampling.CHUNK)
+    outcomes = min(2.0**n, max_outcomes or 2.0**n) * 160 if shots is None else shots * 120
+    return state + chunks + outcomes
+
+
+# --------------------------------------------------------------------------- ops
+
+
+def _ir_op(op: tuple[Any, ...]) -> Op:
+    if op[0] == "u":
+        return (op[1],), (), op[2]
+    if op[0] == "cx":
+        return (op[2],), (op[1],), G.PAULI_X
+    return (op[1], op[2]), (), G.native_zz_matrix(op[3])
+
+
+def _ops(circuit: Circuit, *, max_targets: int | None = None) -> list[Op]:
+    """Engine ops; gates wider than ``max_targets`` are lowered exactly (global phase dropped)."""
+    out: list[Op] = []
+    for g in circuit.gates:
+        if g.name == "nop":
+            continue
+        if max_targets is not None and len(g.targets) > max_targets:
+            out.extend(_ir_op(op) for op in lower_gate(g).ops)
+        else:
+            out.append((g.targets, g.controls, G.base_matrix(g, circuit.gateset)))
+    return out
+
+
+def _engine_state(n: int, ops: Sequence[Op], *, threads: int, check: Callable[[], None],
+                  ) -> tuple[np.ndarray, str]:
+    if n <= NUMPY_MAX_QUBITS:
+        return statevector.simulate(n, ops), "numpy-complex128"
+    state = None
+    for start in range(0, max(1, len(ops)), QSIM_SEGMENT_GATES):
+        state = qsim.simulate(n, ops[start:start + QSIM_SEGMENT_GATES], threads=threads,
+                              initial=state)
+        check()
+    assert state is not None
+    return state, "qsim-complex64"
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _sampled(samples: np.ndarray, hist: dict[int, int], shots: int, *,
+             method: str, n: int, engine: str) -> RunResult:
+    return RunResult(probabilities=sampling.frequencies(hist, shots), histogram=hist,
+                     samples=samples.tolist(), method=method, qubits=n, engine=engine)
+
+
+def _from_ints(values: list[int], shots: int, *, method: str, n: int) -> RunResult:
+    hist: dict[int, int] = {}
+    for v in values:
+        hist[v] = hist.get(v, 0) + 1
+    hist = dict(sorted(hist.items()))
+    return RunResult(probabilities=sampling.frequencies(hist, shots), histogram=hist,
+                     samples=values, method=method, qubits=n, engine="stim")
+
+
+def _check_shots(shots: int | None) -> None:
+    if shots is not None and (isinstance(shots, bool) or shots < 1):
+        raise ValueError(f"shots must be ≥ 1 or None, got {shots!r}")
+
+
+# --------------------------------------------------------------------------- ideal
+
+
+def _stabilizer_ideal(circuit: Circuit, stim_circuit: object, *, shots: int | None, seed: int,
+                      max_outcomes: int | None) -> RunResult:
+    n = circuit.qubits
+    if shots is None:
+        probs, truncated = stabilizer.probabilities(n, stim_circuit, max_outcomes=max_outcomes)
+        return RunResult(probabilities=probs, histogram=None, samples=None, method="stabilizer",
+                         qubits=n, engine="stim", truncated=truncated)
+    bits = stabilizer.sample(n, stim_circuit, shots, sampling.derive_seed(seed, "stim"))
+    return _from_ints(sampling.bits_to_ints(bits), shots, method="stabilizer", n=n)
+
+
+def _small_ideal(circuit: Circuit, *, shots: int | None, seed: int,
+                 max_outcomes: int | None) -> RunResult:
+    """The numpy path for narrow circuits, kept lean: its cost is per-call overhead."""
+    n = circuit.qubits
+    psi = statevector.simulate(n, _ops(circuit))
+    probs = psi.real * psi.real + psi.imag * psi.imag
+    if shots is None:
+        exact, truncated = sampling.probability_dict(sampling.Distribution(probs=probs),
+                                                     max_outcomes=max_outcomes)
+        return RunResult(probabilities=exact, histogram=None, samples=None, method="statevector",
+                         qubits=n, engine="numpy-complex128", truncated=truncated)
+    samples, hist = sampling.sample_small(probs, shots, sampling.derive_rng(seed, "shots"))
+    return RunResult(probabilities=sampling.frequencies(hist, shots), histogram=hist,
+                     samples=samples.tolist(), method="statevector", qubits=n,
+                     engine="numpy-complex128")
+
+
+def _run_ideal(circuit: Circuit, *, shots: int | None, seed: int, threads: int, limit: int,
+               check: Callable[[], None], method: Method | None,
+               max_outcomes: int | None) -> RunResult:
+    n = circuit.qubits
+    if n <= NUMPY_MAX_QUBITS and method in (None, "statevector") and (shots or 0) < 1 << 22:
+        return _small_ideal(circuit, shots=shots, seed=seed, max_outcomes=max_outcomes)
+    needed = _sv_bytes(n, shots=shots, max_outcomes=max_outcomes)
+    wants_stim = method == "stabilizer" or (
+        method is None and (n >= STABILIZER_MIN_QUBITS or needed > limit))
+    if wants_stim:
+        stim_circuit = stabilizer.to_stim(n, _ops(circuit))
+        if stim_circuit is not None:
+            return _stabilizer_ideal(circuit, stim_circuit, shots=shots, seed=seed,
+                                     max_outcomes=max_outcomes)
+        if method == "stabilizer":
+            raise ValueError("method 'stabilizer' needs a Clifford circuit")
+    _guard(needed, limit, n, "state vector")
+    ops = _ops(circuit, max_targets=None if n <= NUMPY_MAX_QUBITS else qsim.MAX_TARGETS)
+    state, engine = _engine_state(n, ops, threads=threads, check=check)
+    dist = sampling.Distribution(state=state)
+    if shots is None:
+        probs, truncated = sampling.probability_dict(dist, max_outcomes=max_outcomes)
+        return RunResult(probabilities=probs, histogram=None, samples=None,
+                         method="statevector", qubits=n, engine=engine, truncated=truncated)
+    samples, hist = sampling.sample(dist, shots, sampling.derive_rng(seed, "shots"))
+    return _sampled(samples, hist, shots, method="statevector", n=n, engine=engine)
+
+
+# --------------------------------------------------------------------------- noisy
+
+
+def _native_gates(circuit: Circuit, model: NoiseModel) -> Circuit:
+    family = model.native_2q or "ms"
+    check_family(circuit, model.native_2q)
+    return compile_native(circuit, family=family, drop_final_z=True)
+
+
+def _choose_noisy(n: int, gates: int, shots: int, method: Method | None) -> Method:
+    if method is not None:
+        return method
+    # Density matrix: cost ~ gates·4ⁿ per job; trajectories: ~ gates·2ⁿ per distinct pattern,
+    # and a job has up to `shots` patterns. Prefer the density matrix when 2ⁿ ≪ shots.
+    if n <= DENSITY_MAX_QUBITS and (1 << n) * 8 <= shots:
+        return "density_matrix"
+    return "trajectories"
+
+
+def _trajectory_apply(n: int, threads: int) -> tuple[trajectories.Apply, str]:
+    if n <= NUMPY_MAX_QUBITS_NOISY:
+        return (lambda w, ops, init: statevector.simulate(w, ops, initial=init),
+                "numpy-complex128")
+    return (lambda w, ops, init: qsim.simulate(w, ops, threads=threads, fuse=2,
+                                               initial=init),
+            "qsim-complex64")
+
+
+def _run_trajectories(n: int, gates: list[tuple[tuple[int, ...], np.ndarray]],
+                      model: NoiseModel, *, shots: int, seed: int, threads: int, limit: int,
+                      check: Callable[[], None]) -> RunResult:
+    state_bytes = (16 if n <= NUMPY_MAX_QUBITS_NOISY else 8) * 2.0**n
+    _guard(4 * state_bytes + shots * 160, limit, n, "noisy simulation")
+    probs = np.array([model.error_probability(len(q)) for q, _ in gates], dtype=np.float64)
+    kinds = np.array([3 if len(q) == 1 else 15 for q, _ in gates], dtype=np.int64)
+    patterns, group = trajectories.draw_patterns(probs, kinds, shots,
+                                                 sampling.derive_rng(seed, "patterns"))
+    program = trajectories.Program.from_gates(n, gates)
+    apply, engine = _trajectory_apply(n, threads)
+    rng = sampling.derive_rng(seed, "outcomes")
+    budget = max(0.0, min(CHECKPOINT_BYTES, limit - 4 * state_bytes))
+    samples = trajectories.evaluate(
+        program, patterns, group, apply=apply, check=check,
+        sample=lambda psi, k: sampling.sample(sampling.Distribution(state=psi), k, rng)[0],
+        max_checkpoints=max(1, int(budget // state_bytes)),
+    )
+    return _sampled(samples, sampling.histogram(samples), shots, method="trajectories", n=n,
+                    engine=engine)
+
+
+def _run_density(n: int, gates: list[tuple[tuple[int, ...], np.ndarray]],
+                 model: NoiseModel, *, shots: int, seed: int, limit: int,
+                 check: Callable[[], None]) -> RunResult:
+    _guard(3 * 16 * 4.0**n + shots * 160, limit, n, "density matrix")
+    rated = [(q, m, model.p1q if len(q) == 1 else model.p2q) for q, m in gates]
+    probs = density.probabilities(n, rated, check=check)
+    samples, hist = sampling.sample(sampling.Distribution(probs=probs), shots,
+                                    sampling.derive_rng(seed, "shots"))
+    return _sampled(samples, hist, shots, method="density_matrix", n=n,
+                    engine="numpy-complex128")
+
+
+def _run_noisy(circuit: Circuit, model: NoiseModel, *, shots: int | None, seed: int,
+               threads: int, limit: int, check: Callable[[], None],
+               method: Method | None) -> RunResult:
+    if shots is None:
+        raise ValueError("a noisy simulation samples shots; shots=None is ideal-only")
+    native = _native_gates(circuit, model)
+    n = native.qubits
+    gates = [(g.targets, G.base_matrix(g, "native")) for g in native.gates if g.name != "nop"]
+    if method == "stabilizer" or (method is None and n >= STABILIZER_MIN_QUBITS):
+        locals_ = [stabilizer.gate_circuit(q, (), m) for q, m in gates]
+        if all(c is not None for c in locals_):
+            noisy = stabilizer.noisy_circuit(
+                [(q, c) for (q, _), c in zip(gates, locals_, strict=True) if c is not None],
+                model.p1q, model.p2q)
+            bits = stabilizer.sample(n, noisy, shots, sampling.derive_seed(seed, "stim"))
+            return _from_ints(sampling.bits_to_ints(bits), shots, method="stabilizer", n=n)
+        if method == "stabilizer":
+            raise ValueError("method 'stabilizer' needs a Clifford circuit")
+    chosen = _choose_noisy(n, len(gates), shots, method)
+    if chosen == "density_matrix":
+        return _run_density(n, gates, model, shots=shots, seed=seed, limit=limit, check=check)
+    return _run_trajectories(n, gates, model, shots=shots, seed=seed, threads=threads,
+                             limit=limit, check=check)
+
+
+# --------------------------------------------------------------------------- public
+
+
+def run(
+    circuit: Circuit,
+    *,
+    shots: int | None,
+    noise: NoiseModel | None,
+    seed: int,
+    threads: int = 0,
+    memory_limit_bytes: int | None = None,
+    check: Callable[[], None] | None = None,
+    method: Method | None = None,
+    max_outcomes: int | None = DEFAULT_MAX_OUTCOMES,
+) -> RunResult:
+    """Simulate ``circuit`` (semantics.md §2.3 ideal, §4 noisy).
+
+    Args:
+        circuit: A parsed circuit (QIS or native).
+        shots: ``None`` for exact ideal probabilities; otherwise the number of shots to sample.
+        noise: ``None`` or an ideal model for ideal simulation; a noisy model applies
+            depolarizing noise after every gate of the circuit compiled to the model's native
+            gates (native input must match the model's 2q family).
+        seed: Seed for every random draw (hashed into independent PCG64 streams). The ideal
+            ``shots=None`` path uses no randomness.
+        threads: Engine threads; 0 means all cores.
+        memory_limit_bytes: Memory the simulation may use; ``None`` means 90 % of the
+            currently available memory.
+        check: Called between units of work (trajectory groups, density-matrix gate blocks,
+            ideal gate segments); raise from it to cancel or time out.
+        method: Force ``statevector``, ``stabilizer``, ``trajectories`` or
+            ``density_matrix`` (tests, benchmarks); ``None`` chooses automatically.
+        max_outcomes: Cap on the entries of an exact probability dictionary (largest kept).
+
+    Returns:
+        The frozen :class:`RunResult`; keys little-endian (qubit 0 least significant).
+
+    Raises:
+        JobFailure: ``SimulationError`` when the memory estimate exceeds the limit;
+            ``UnsupportedGate`` for native gates of the wrong family; ``CompilationError``.
+        ValueError: invalid ``shots`` or an impossible forced ``method``.
+    """
+    _check_shots(shots)
+    check = check or _noop
+    threads = threads or _cores()
+    limit = memory_limit_bytes if memory_limit_bytes is not None else _Lazy()
+    check()
+    if noise is None or noise.is_ideal:
+        if noise is not None:
+            check_family(circuit, noise.native_2q)
+        return _run_ideal(circuit, shots=shots, seed=seed, threads=threads, limit=limit,
+                          check=check, method=method, max_outcomes=max_outcomes)
+    return _run_noisy(circuit, noise, shots=shots, seed=seed, threads=threads, limit=limit,
+                      check=check, method=method)

@@ -72,6 +72,10 @@ class Server:
     def stop(self, *, kill: bool = False) -> None:
         if self.process is None:
             return
+        log = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        if "Traceback" in log:
+            # Shown by pytest with the failing test's output: the server's own account.
+            print(f"--- server log with a traceback ({self.log_path}) ---\n{log[-6000:]}")
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL if kill else signal.SIGTERM)
             try:

@@ -28,10 +28,9 @@ from __future__ import annotations
 import cmath
 import math
 from collections.abc import Sequence
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
-import scipy.linalg  # type: ignore[import-untyped]
 
 from ionstack.quantum import gates as G
 from ionstack.quantum.circuit import Gate
@@ -46,6 +45,13 @@ MAX_DENSE_QUBITS = 6
 _H = G.h_matrix()
 _RX_HALF = G.rx_matrix(math.pi / 2)
 _RX_HALF_DAG = G.rx_matrix(-math.pi / 2)
+
+
+def _linalg() -> Any:
+    """``scipy.linalg``, imported on first use (about a second at import time)."""
+    import scipy.linalg  # type: ignore[import-untyped]
+
+    return scipy.linalg
 
 
 class Lowered:
@@ -142,7 +148,7 @@ def controlled_1q(u: Matrix, controls: Sequence[int], target: int) -> Lowered:
         return Lowered([("cx", controls[0], target)])
     if is_x and k == 2:
         return Lowered(_toffoli(controls[0], controls[1], target))
-    t, v = scipy.linalg.schur(u.astype(np.complex128), output="complex")
+    t, v = _linalg().schur(u.astype(np.complex128), output="complex")
     e0, e1 = complex(t[0, 0]), complex(t[1, 1])
     out = controlled_phase(cmath.phase(e0), controls)
     out.extend(controlled_phase(cmath.phase(e1 / e0), [*controls, target]))
@@ -180,7 +186,7 @@ def control_ops(low: Lowered, controls: Sequence[int]) -> Lowered:
 
 def _demux(a: Matrix, b: Matrix, qubits: Sequence[int]) -> Lowered:
     """``diag(A, B)`` selected by ``qubits[0]`` = ``(I⊗V)·(D⊕D†)·(I⊗W)``."""
-    t, v = scipy.linalg.schur(a @ b.conj().T, output="complex")
+    t, v = _linalg().schur(a @ b.conj().T, output="complex")
     d = np.sqrt(np.diag(t).astype(np.complex128))
     w = (d[:, None] * v.conj().T) @ b
     out = qsd(w, qubits[1:])
@@ -194,7 +200,7 @@ def qsd(u: Matrix, qubits: Sequence[int]) -> Lowered:
     if len(qubits) == 1:
         return Lowered([("u", qubits[0], u)])
     h = u.shape[0] // 2
-    (u1, u2), theta, (v1h, v2h) = scipy.linalg.cossin(u, p=h, q=h, separate=True)
+    (u1, u2), theta, (v1h, v2h) = _linalg().cossin(u, p=h, q=h, separate=True)
     out = _demux(v1h, v2h, qubits)
     out.ops += mux_rotation("y", (2 * np.asarray(theta)).tolist(), qubits[1:], qubits[0])
     out.extend(_demux(u1, u2, qubits))

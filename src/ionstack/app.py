@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from ionstack import __version__
-from ionstack.api import backends, handlers, jobs, whoami
+from ionstack.api import backends, costs, handlers, jobs, sessions, whoami
 from ionstack.api.middleware import BodyLimit, RequestContext
 from ionstack.api.models import Error, Health
 from ionstack.api.state import AppState
@@ -63,7 +63,9 @@ def create_app(settings: Settings, *, state: AppState | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(whoami.router)
     api.include_router(backends.router)
+    api.include_router(costs.router)  # before jobs: /jobs/estimate is not /jobs/{UUID}
     api.include_router(jobs.router)
+    api.include_router(sessions.router)
     app.include_router(api)
 
     @app.get("/health", response_model=Health, tags=["health"])

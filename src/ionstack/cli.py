@@ -35,6 +35,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(projects_app, name="projects")
 app.add_typer(users_app, name="users")
 app.add_typer(orgs_app, name="orgs")
+rates_app = typer.Typer(help="Show and change per-backend rate cards.", no_args_is_help=True)
+app.add_typer(rates_app, name="rates")
 
 out = Console()
 err = Console(stderr=True)
@@ -400,6 +402,200 @@ def orgs_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             for o in repo.list_organizations(db)
         ]
     _emit(rows, as_json=as_json, title="Organizations")
+
+
+# --- cost: rate cards, project budgets, organization credit (service/billing.py) ------------
+
+Limit = Annotated[str, typer.Argument(help="An amount in USD, or 'unlimited'.")]
+
+
+def _limit(value: str) -> float | None:
+    if value.strip().lower() in ("unlimited", "none"):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        err.print(f"[red]error:[/red] {value!r} is neither a number nor 'unlimited'")
+        raise typer.Exit(2) from None
+
+
+def _rates_row(r: Any) -> dict[str, Any]:
+    return {
+        "backend": r.backend,
+        "id": r.id,
+        "unit": r.unit,
+        "cost_1q_gate": r.cost_1q_gate,
+        "cost_2q_gate": r.cost_2q_gate,
+        "job_cost_minimum": r.job_cost_minimum,
+        "job_cost_minimum_em": r.job_cost_minimum_em,
+        "unit_cost": r.unit_cost,
+        "source": "operator" if r.custom else "default",
+    }
+
+
+@rates_app.command("list")
+def rates_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """The rate card in force for every backend (USD)."""
+    from ionstack.catalog import Catalog
+    from ionstack.service import billing
+
+    with _db(ctx) as db:
+        rows = [_rates_row(r) for r in billing.all_rates(db, Catalog())]
+    _emit(rows, as_json=as_json, title="Rate cards")
+
+
+@rates_app.command("set")
+def rates_set(
+    ctx: typer.Context,
+    backend: Annotated[str, typer.Argument(help="Backend, e.g. qpu.aria-1.")],
+    unit: Annotated[str | None, typer.Option(help="gates or compute_second.")] = None,
+    cost_1q_gate: Annotated[float | None, typer.Option(help="USD per 1q gate-shot.")] = None,
+    cost_2q_gate: Annotated[float | None, typer.Option(help="USD per 2q gate-shot.")] = None,
+    minimum: Annotated[float | None, typer.Option(help="Minimum per job (USD).")] = None,
+    minimum_em: Annotated[
+        float | None, typer.Option(help="Minimum per job with error mitigation (USD).")
+    ] = None,
+    unit_cost: Annotated[
+        float | None, typer.Option(help="USD per QCT second (compute_second cards).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change a backend's rate card (options not given keep their values)."""
+    from ionstack.catalog import Catalog
+    from ionstack.service import accounts, billing
+
+    with _db(ctx) as db:
+        rates = billing.set_rates(
+            db,
+            Catalog(),
+            backend,
+            now=accounts.now(),
+            unit=unit,
+            cost_1q_gate=cost_1q_gate,
+            cost_2q_gate=cost_2q_gate,
+            job_cost_minimum=minimum,
+            job_cost_minimum_em=minimum_em,
+            unit_cost=unit_cost,
+        )
+        row = _rates_row(rates)
+    _emit([row], as_json=as_json, title="Rate card")
+
+
+@rates_app.command("reset")
+def rates_reset(
+    ctx: typer.Context,
+    backend: Annotated[str, typer.Argument(help="Backend, e.g. qpu.aria-1.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Go back to the built-in rate card of a backend."""
+    from ionstack.catalog import Catalog
+    from ionstack.service import billing
+
+    with _db(ctx) as db:
+        row = _rates_row(billing.reset_rates(db, Catalog(), backend))
+    _emit([row], as_json=as_json, title="Rate card")
+
+
+def _balance_row(name: str, ident: str, balance: Any) -> dict[str, Any]:
+    return {
+        "id": ident,
+        "name": name,
+        "limit": "unlimited" if balance.limit is None else round(balance.limit, 6),
+        "charged": round(balance.charged, 6),
+        "reserved": round(balance.reserved, 6),
+        "remaining": "unlimited" if balance.remaining is None else round(balance.remaining, 6),
+    }
+
+
+@projects_app.command("set-budget")
+def projects_set_budget(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project name or id.")],
+    amount: Limit,
+    org: OrgOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Cap what a project's jobs may cost in total (charged + reserved), or lift the cap."""
+    from ionstack.service import accounts, billing
+
+    with _db(ctx) as db:
+        organization = accounts.resolve_organization(db, org)
+        the_project = accounts.resolve_project(db, project, organization_id=organization.id)
+        billing.set_project_budget(db, the_project.id, _limit(amount), now=accounts.now())
+        row = _balance_row(
+            the_project.name, the_project.id, billing.project_balance(db, the_project.id)
+        )
+    _emit([row], as_json=as_json, title="Project budget")
+
+
+@projects_app.command("budget")
+def projects_budget(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project name or id.")],
+    org: OrgOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show a project's budget: limit, charged, reserved, remaining."""
+    from ionstack.service import accounts, billing
+
+    with _db(ctx) as db:
+        organization = accounts.resolve_organization(db, org)
+        the_project = accounts.resolve_project(db, project, organization_id=organization.id)
+        row = _balance_row(
+            the_project.name, the_project.id, billing.project_balance(db, the_project.id)
+        )
+    _emit([row], as_json=as_json, title="Project budget")
+
+
+@orgs_app.command("set-balance")
+def orgs_set_balance(
+    ctx: typer.Context,
+    amount: Limit,
+    org: OrgOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Set an organization's remaining credit balance (USD), or make it unlimited."""
+    from ionstack.service import accounts, billing
+
+    with _db(ctx) as db:
+        organization = accounts.resolve_organization(db, org)
+        billing.set_organization_credit(db, organization.id, _limit(amount), now=accounts.now())
+        row = _balance_row(
+            organization.name, organization.id, billing.organization_balance(db, organization.id)
+        )
+    _emit([row], as_json=as_json, title="Organization balance")
+
+
+@orgs_app.command("add-credit")
+def orgs_add_credit(
+    ctx: typer.Context,
+    amount: Annotated[float, typer.Argument(help="USD to add to the balance.")],
+    org: OrgOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add credit to an organization's (limited) balance."""
+    from ionstack.service import accounts, billing
+
+    with _db(ctx) as db:
+        organization = accounts.resolve_organization(db, org)
+        billing.add_organization_credit(db, organization.id, amount, now=accounts.now())
+        row = _balance_row(
+            organization.name, organization.id, billing.organization_balance(db, organization.id)
+        )
+    _emit([row], as_json=as_json, title="Organization balance")
+
+
+@orgs_app.command("balance")
+def orgs_balance(ctx: typer.Context, org: OrgOption = None, as_json: JsonFlag = False) -> None:
+    """Show an organization's credit: limit, charged, reserved, remaining."""
+    from ionstack.service import accounts, billing
+
+    with _db(ctx) as db:
+        organization = accounts.resolve_organization(db, org)
+        row = _balance_row(
+            organization.name, organization.id, billing.organization_balance(db, organization.id)
+        )
+    _emit([row], as_json=as_json, title="Organization balance")
 
 
 def main() -> None:

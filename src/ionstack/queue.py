@@ -33,6 +33,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from ionstack.service.sessions import end_expired as end_expired_sessions
 from ionstack.store.database import transaction
 from ionstack.store.jobs import refresh_parent
 from ionstack.store.tables import Job, JobResult
@@ -64,6 +65,8 @@ def claim(
 ) -> Claim | None:
     """Take the next runnable job, or None when the queue is empty."""
     with transaction(sessions, write=True) as db:
+        # sessions past their duration limit end first: their queued jobs are cancelled
+        end_expired_sessions(db, now=now)
         pick = (
             sa_select(Job.id)
             .where(Job.status == "ready", Job.is_parent.is_(False), Job.deleted_at.is_(None))

@@ -103,6 +103,21 @@ class Settings(BaseSettings):
         default=2.0, gt=0, description="Fallback queue poll when no wake-up arrives."
     )
 
+    # --- sessions (semantics.md §7; the upper bounds are [P]) ----------------------------------
+    session_max_job_count: int = Field(
+        default=10_000, ge=1, description="Largest job_count_limit a session may ask for."
+    )
+    session_max_duration_min: int = Field(
+        default=7 * 24 * 60, ge=1, description="Largest duration_limit_min (minutes)."
+    )
+    session_max_cost_usd: float = Field(
+        default=1_000_000.0, gt=0, description="Largest cost_limit value (USD)."
+    )
+
+    usage_max_days: int = Field(
+        default=3660, ge=1, description="Longest window of an organization usage report."
+    )
+
     # --- catalog -----------------------------------------------------------------------------
     characterization_history_days: int = Field(
         default=30, ge=1, description="Days of daily characterization history to seed."

@@ -20,7 +20,7 @@ from ionstack.api.backends import iso_z
 from ionstack.api.deps import Caller, Db, State
 from ionstack.api.state import AppState
 from ionstack.errors import BadRequest, NotFound
-from ionstack.service import accounts, lifecycle, results
+from ionstack.service import accounts, billing, lifecycle, results
 from ionstack.service.circuits import compiled_circuit
 from ionstack.service.jobs import Created, submit
 from ionstack.store.database import transaction
@@ -329,11 +329,4 @@ def get_compiled_file(
 def get_job_cost(UUID: str, caller: Caller, db: Db) -> JSONResponse:
     """Estimated cost from creation; the charged cost once the job is terminal."""
     job = lifecycle.get_job(db, caller, _job_id(UUID))
-    body: dict[str, Any] = {
-        "dry_run": job.dry_run,
-        "estimated_cost": {"value": job.estimated_cost, "unit": "usd"},
-    }
-    if job.status in ("completed", "failed", "canceled"):
-        charged = job.cost if job.cost is not None else 0.0
-        body["cost"] = {"value": 0.0 if job.dry_run else charged, "unit": "usd"}
-    return JSONResponse(body)
+    return JSONResponse(billing.cost_body(job))

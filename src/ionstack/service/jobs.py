@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from ionstack import ids
 from ionstack.catalog import Backend, Catalog, Timing
-from ionstack.errors import BadRequest, JobFailure
+from ionstack.errors import JobFailure
 from ionstack.quantum.circuit import Circuit, parse_input
 from ionstack.quantum.compile import gate_counts
+from ionstack.service import billing, sessions
 from ionstack.service.accounts import Caller
 from ionstack.service.circuits import MODEL_FAMILY
 from ionstack.service.submission import JobRequest, Limits, check_request, parse_payload
@@ -92,11 +93,11 @@ def submit(
         qpu_access=caller.qpu_access,
         draw_seed=lambda: secrets.randbelow(2**31 - 1) + 1,
     )
+    # --- sessions (service/sessions.py): 400 when the session cannot take this job
+    session = None
     if payload.session_id is not None:
-        raise BadRequest(
-            f"Session {payload.session_id!r} does not exist or is not active.",
-            keys=["session_id"],
-            source="payload",
+        session = sessions.admit(
+            db, payload.session_id, caller=caller, backend=request.backend.name, now=now
         )
     timing = _timing(db, request.backend, catalog)
     try:
@@ -106,8 +107,26 @@ def submit(
         failure = None
     except JobFailure as exc:
         circuits, stats, failure = [], {}, exc.failure()
+    # --- cost (service/billing.py): price, session cost limit, budget reservation
+    rates = billing.rates_for(db, request.backend.name)
+    estimate = 0.0
+    if failure is None:
+        estimate = billing.job_price(rates, stats=stats, shots=request.shots, em=request.debiasing)
+    if session is not None and not payload.dry_run:
+        sessions.check_cost(db, session, estimate)
+    if failure is None and not payload.dry_run:
+        failure = billing.check_funds(
+            db,
+            project_id=caller.project_id,
+            organization_id=caller.organization_id,
+            amount=estimate,
+        )
     job = _job_row(request, caller=caller, now=now, stats=stats, failure=failure)
     job.idempotency_key = idempotency_key
+    job.estimated_cost = estimate
+    if session is not None:
+        job.session_id = session.id
+        job.priority = sessions.SESSION_PRIORITY
     if circuits and payload.type == "ionq.circuit.v1":
         job.input = {**request.circuits_raw[0], "qubits": circuits[0].qubits}
     db.add(job)
@@ -117,7 +136,10 @@ def submit(
             for i, (raw, c) in enumerate(zip(request.circuits_raw, circuits, strict=True))
         ]
         job.child_ids = [c.id for c in children]
+        billing.price_children(rates, children)
         db.add_all(children)
+    if session is not None:
+        sessions.joined(db, session, job, now=now)
     try:
         db.flush()
     except IntegrityError:

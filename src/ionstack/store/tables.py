@@ -185,3 +185,68 @@ class JobResult(Base):
     shots: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     #: debiasing variants: [{variant_id, qubit_map, shots, probabilities, histogram, samples}]
     variants: Mapped[list[dict[str, object]] | None] = mapped_column(JSON, nullable=True)
+
+
+# --- cost, budgets and sessions (issue 6; semantics.md §6, §7) ------------------------------
+
+
+class RateCard(Base):
+    """An operator's rate card for one backend; backends without a row use the defaults
+    of ``ionstack.service.billing`` (semantics.md §6.1)."""
+
+    __tablename__ = "rate_cards"
+
+    backend: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: changes on every edit, so an estimate names the card it priced with
+    id: Mapped[str] = mapped_column(String(36))
+    unit: Mapped[str] = mapped_column(String(16))  # "gates" | "compute_second"
+    cost_1q_gate: Mapped[float] = mapped_column(Float)
+    cost_2q_gate: Mapped[float] = mapped_column(Float)
+    job_cost_minimum: Mapped[float] = mapped_column(Float)
+    job_cost_minimum_em: Mapped[float] = mapped_column(Float)
+    #: USD per second of quantum compute time (unit "compute_second")
+    unit_cost: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Budget(Base):
+    """A spending limit: a project's budget or an organization's credit, in USD.
+
+    No row means unlimited. ``amount`` is the total allowed over the subject's lifetime: what
+    its completed jobs were charged plus what its queued jobs reserve may not exceed it.
+    """
+
+    __tablename__ = "budgets"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)  # "project" | "organization"
+    subject_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    amount: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class JobSession(Base):
+    """A session (semantics.md §7): jobs on one backend, with optional limits."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        Index("ix_sessions_project", "project_id", "id"),
+        Index("ix_sessions_expiry", "status", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"))
+    creator_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    backend: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # created | started | ended
+    job_count_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    duration_limit_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cost_limit: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cost_limit_unit: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ender_id: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    #: why it ended: "user", "job_count_limit", "cost_limit" or "duration_limit"
+    end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -1,0 +1,637 @@
+"""Sessions, budgets and usage on both databases, through the services and the real queue.
+
+Time is injected: every service call and queue operation takes ``now``, so the duration limit
+and the usage windows are tested at exact instants (no sleeping).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ionstack import queue
+from ionstack.catalog import Catalog
+from ionstack.errors import BadRequest, Forbidden, NotFound
+from ionstack.service import accounts, billing, lifecycle, usage
+from ionstack.service import sessions as service
+from ionstack.service.accounts import Caller
+from ionstack.service.jobs import submit
+from ionstack.settings import Settings
+from ionstack.store.database import transaction
+from ionstack.store.tables import Job
+
+CATALOG = Catalog()
+SETTINGS = Settings()
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+BELL = [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}]
+ARIA_MINIMUM = 12.4166
+
+
+@dataclass
+class World:
+    owner: Caller  #: owner, default project
+    teammate: Caller  #: a plain user of the same organization, in a second project
+    other_project: Caller  #: the owner's key in the second project
+    foreign: Caller  #: the owner of another organization
+
+
+@pytest.fixture
+def world(sessions: sessionmaker[Session]) -> World:
+    with transaction(sessions, write=True) as db:
+        made = accounts.bootstrap(db, key="k-owner")
+        assert made is not None
+        org = made.organization.id
+        lab = accounts.create_project(db, organization_id=org, name="lab")
+        accounts.create_key(db, project=lab, user=made.owner, name="lab", key="k-owner-lab")
+        user = accounts.create_user(db, organization_id=org, email="u@example.org")
+        accounts.create_key(db, project=lab, user=user, name="u", key="k-user")
+        other = accounts.create_organization(db, name="Other")
+        boss = accounts.create_user(
+            db, organization_id=other.id, email="boss@other.org", role="owner"
+        )
+        theirs = accounts.create_project(db, organization_id=other.id, name="theirs")
+        accounts.create_key(db, project=theirs, user=boss, name="b", key="k-foreign")
+        return World(
+            owner=accounts.authenticate(db, "apiKey k-owner"),
+            teammate=accounts.authenticate(db, "apiKey k-user"),
+            other_project=accounts.authenticate(db, "apiKey k-owner-lab"),
+            foreign=accounts.authenticate(db, "apiKey k-foreign"),
+        )
+
+
+def _body(backend: str = "simulator", **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "ionq.circuit.v1",
+        "backend": backend,
+        "shots": 100,
+        "input": {"gateset": "qis", "qubits": 2, "circuit": BELL},
+        **extra,
+    }
+
+
+def _submit(
+    sessions: sessionmaker[Session], caller: Caller, *, now: datetime = T0, **body: Any
+) -> str:
+    with transaction(sessions, write=True) as db:
+        created = submit(
+            db, _body(**body), caller=caller, catalog=CATALOG, settings=SETTINGS, now=now
+        )
+    return created.id
+
+
+def _job(sessions: sessionmaker[Session], job_id: str) -> Job:
+    with transaction(sessions) as db:
+        job = db.get(Job, job_id)
+        assert job is not None
+        return job
+
+
+def _run_next(sessions: sessionmaker[Session], *, now: datetime) -> str | None:
+    """Claim and complete the next job as a worker would (no simulation)."""
+    held = queue.claim(sessions, worker_id="w", lease_seconds=60, now=now)
+    if held is None:
+        return None
+    stats = {
+        **held.stats,
+        "billed_quantum_compute_time_us": held.stats.get("predicted_quantum_compute_time_us", 0),
+    }
+    outcome = queue.Outcome(
+        probabilities={"0": 0.5, "3": 0.5},
+        histogram=None,
+        shots=None,
+        variants=None,
+        output={},
+        stats=stats,
+        execution_duration_ms=1,
+    )
+    assert queue.complete(sessions, held, outcome, now=now)
+    return held.job_id
+
+
+def _create(
+    sessions: sessionmaker[Session],
+    caller: Caller,
+    body: dict[str, Any],
+    *,
+    now: datetime = T0,
+) -> dict[str, Any]:
+    with transaction(sessions, write=True) as db:
+        row = service.create(db, body, caller=caller, catalog=CATALOG, settings=SETTINGS, now=now)
+        return service.wire(row)
+
+
+def _get(
+    sessions: sessionmaker[Session], caller: Caller, session_id: str, *, now: datetime
+) -> dict[str, Any]:
+    with transaction(sessions, write=True) as db:
+        return service.wire(service.get(db, caller, session_id, now=now))
+
+
+def _count_jobs(sessions: sessionmaker[Session]) -> int:
+    with transaction(sessions) as db:
+        return len(db.scalars(select(Job.id)).all())
+
+
+# --- sessions: limits ---------------------------------------------------------------------------
+
+
+def test_job_count_limit(sessions: sessionmaker[Session], world: World) -> None:
+    made = _create(
+        sessions, world.owner, {"backend": "simulator", "settings": {"job_count_limit": 3}}
+    )
+    assert made["status"] == "created" and made["active"] is True
+    assert made["settings"] == {"job_count_limit": 3}
+    jobs = [
+        _submit(sessions, world.owner, session_id=made["id"], now=T0 + timedelta(seconds=i))
+        for i in range(3)
+    ]
+    session = _get(sessions, world.owner, made["id"], now=T0 + timedelta(seconds=5))
+    assert session["status"] == "started"
+    assert session["started_at"] == "2026-03-02T09:00:00.000Z"  # the first job entered the queue
+    with pytest.raises(BadRequest) as refused:
+        _submit(sessions, world.owner, session_id=made["id"])
+    assert refused.value.keys == ["session_id"] and "job_count_limit" in refused.value.message
+    assert _count_jobs(sessions) == 3  # nothing written
+    assert all(_job(sessions, j).priority == 0 for j in jobs)
+    assert all(_job(sessions, j).session_id == made["id"] for j in jobs)
+    # two of three done: still open
+    for minute in (1, 2):
+        _run_next(sessions, now=T0 + timedelta(minutes=minute))
+    assert _get(sessions, world.owner, made["id"], now=T0 + timedelta(minutes=3))["active"]
+    # the third completes: the session ended then, by the system
+    _run_next(sessions, now=T0 + timedelta(minutes=4))
+    ended = _get(sessions, world.owner, made["id"], now=T0 + timedelta(minutes=30))
+    assert ended["status"] == "ended" and ended["active"] is False
+    assert ended["ender_id"] is None
+    assert ended["ended_at"] == "2026-03-02T09:04:00.000Z"
+
+
+def test_duration_limit_ends_the_session_and_cancels_queued_jobs(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    made = _create(
+        sessions, world.owner, {"backend": "simulator", "settings": {"duration_limit_min": 10}}
+    )
+    # before the start, expires_at bounds the session from its creation
+    assert made["settings"]["expires_at"] == "2026-03-02T09:10:00.000Z"
+    start = T0 + timedelta(minutes=2)
+    first = _submit(sessions, world.owner, session_id=made["id"], now=start)
+    queued = _submit(sessions, world.owner, session_id=made["id"], now=start)
+    outsider = _submit(sessions, world.owner, now=start)  # not in the session
+    session = _get(sessions, world.owner, made["id"], now=start)
+    assert session["settings"]["expires_at"] == "2026-03-02T09:12:00.000Z"  # started_at + 10
+    assert _run_next(sessions, now=start + timedelta(minutes=1)) == first
+    # 9:12 passes with one session job still queued; the next claim ends the session first
+    late = start + timedelta(minutes=10, seconds=1)
+    assert _run_next(sessions, now=late) == outsider
+    canceled = _job(sessions, queued)
+    assert canceled.status == "canceled"
+    assert canceled.failure is not None and canceled.failure["code"] == "SystemCancel"
+    assert _job(sessions, first).status == "completed"
+    ended = _get(sessions, world.owner, made["id"], now=late + timedelta(hours=1))
+    assert ended["status"] == "ended" and ended["ender_id"] is None
+    assert ended["ended_at"] == "2026-03-02T09:12:00.000Z"  # when it expired, not when noticed
+    with pytest.raises(BadRequest) as refused:
+        _submit(sessions, world.owner, session_id=made["id"], now=late)
+    assert refused.value.keys == ["session_id"]
+
+
+def test_duration_limit_is_evaluated_on_read(sessions: sessionmaker[Session], world: World) -> None:
+    made = _create(
+        sessions, world.owner, {"backend": "simulator", "settings": {"duration_limit_min": 10}}
+    )
+    before = _get(sessions, world.owner, made["id"], now=T0 + timedelta(minutes=9, seconds=59))
+    assert before["status"] == "created" and before["active"]
+    after = _get(sessions, world.owner, made["id"], now=T0 + timedelta(minutes=10))
+    assert after["status"] == "ended" and after["ended_at"] == "2026-03-02T09:10:00.000Z"
+    with transaction(sessions, write=True) as db:
+        listed = service.listing(db, world.owner, active=True, now=T0 + timedelta(minutes=11))
+    assert listed == []
+
+
+def test_cost_limit(sessions: sessionmaker[Session], world: World) -> None:
+    limit = 2 * ARIA_MINIMUM
+    made = _create(
+        sessions,
+        world.owner,
+        {"backend": "qpu.aria-1", "settings": {"cost_limit": {"unit": "usd", "value": limit}}},
+    )
+    assert made["settings"]["cost_limit"] == {"unit": "usd", "value": limit}
+    first = _submit(sessions, world.owner, backend="qpu.aria-1", session_id=made["id"])
+    second = _submit(sessions, world.owner, backend="qpu.aria-1", session_id=made["id"])
+    # committed 2 × $12.4166 = the limit: a third job would exceed it
+    with pytest.raises(BadRequest) as refused:
+        _submit(sessions, world.owner, backend="qpu.aria-1", session_id=made["id"])
+    assert refused.value.keys == ["session_id"] and "cost_limit" in refused.value.message
+    # cancelling releases the reservation; the freed room takes another job
+    with transaction(sessions, write=True) as db:
+        lifecycle.cancel(db, lifecycle.get_job(db, world.owner, second), now=T0)
+    third = _submit(sessions, world.owner, backend="qpu.aria-1", session_id=made["id"])
+    assert _run_next(sessions, now=T0 + timedelta(minutes=1)) == first
+    assert _get(sessions, world.owner, made["id"], now=T0 + timedelta(minutes=1))["active"]
+    assert _run_next(sessions, now=T0 + timedelta(minutes=2)) == third
+    # charged = the limit: ended by the system when the job that reached it completed
+    ended = _get(sessions, world.owner, made["id"], now=T0 + timedelta(minutes=5))
+    assert ended["status"] == "ended" and ended["ender_id"] is None
+    assert ended["ended_at"] == "2026-03-02T09:02:00.000Z"
+
+
+def test_session_jobs_go_first(sessions: sessionmaker[Session], world: World) -> None:
+    plain = _submit(sessions, world.owner)
+    made = _create(sessions, world.owner, {"backend": "simulator"})
+    in_session = _submit(sessions, world.owner, session_id=made["id"])
+    assert _run_next(sessions, now=T0) == in_session
+    assert _run_next(sessions, now=T0) == plain
+
+
+# --- sessions: joining, creating, ending, listing -----------------------------------------------
+
+
+def test_joining_rules(sessions: sessionmaker[Session], world: World) -> None:
+    mine = _create(sessions, world.owner, {"backend": "simulator"})
+    theirs = _create(sessions, world.other_project, {"backend": "simulator"})
+    foreign = _create(sessions, world.foreign, {"backend": "simulator"})
+    ended = _create(sessions, world.owner, {"backend": "simulator"})
+    with transaction(sessions, write=True) as db:
+        service.end(db, world.owner, ended["id"], now=T0)
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"session_id": "01234567-89ab-7def-8123-456789abcdef"}, "does not exist"),
+        ({"session_id": "not-a-session"}, "does not exist"),
+        ({"session_id": theirs["id"]}, "does not exist"),  # another project of the org
+        ({"session_id": foreign["id"]}, "does not exist"),  # another organization
+        ({"session_id": ended["id"]}, "ended"),
+        ({"session_id": mine["id"], "backend": "qpu.aria-1"}, "runs on simulator"),
+    ]
+    for extra, words in cases:
+        with pytest.raises(BadRequest) as refused:
+            _submit(sessions, world.owner, **extra)
+        assert refused.value.keys == ["session_id"], extra
+        assert refused.value.source == "payload"
+        assert words in refused.value.message
+    assert _count_jobs(sessions) == 0
+    with transaction(sessions, write=True) as db:
+        with pytest.raises(NotFound):
+            service.get(db, world.owner, theirs["id"], now=T0)
+        with pytest.raises(NotFound):
+            service.get(db, world.owner, foreign["id"], now=T0)
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ({}, "backend"),
+        ({"backend": 7}, "backend"),
+        ({"backend": "qpu.nowhere"}, "backend"),
+        ({"backend": "qpu.aria-2"}, "backend"),  # retired
+        ({"backend": "qpu.forte-enterprise-2"}, "backend"),  # unavailable
+        ({"backend": "simulator", "colour": "red"}, "colour"),
+        ({"backend": "simulator", "settings": []}, "settings"),
+        ({"backend": "simulator", "settings": {"max_jobs": 1}}, "settings.max_jobs"),
+        ({"backend": "simulator", "settings": {"job_count_limit": 0}}, "settings.job_count_limit"),
+        ({"backend": "simulator", "settings": {"job_count_limit": -3}}, "settings.job_count_limit"),
+        (
+            {"backend": "simulator", "settings": {"job_count_limit": 2.5}},
+            "settings.job_count_limit",
+        ),
+        (
+            {"backend": "simulator", "settings": {"job_count_limit": True}},
+            "settings.job_count_limit",
+        ),
+        (
+            {"backend": "simulator", "settings": {"job_count_limit": "3"}},
+            "settings.job_count_limit",
+        ),
+        (
+            {"backend": "simulator", "settings": {"job_count_limit": 10**9}},
+            "settings.job_count_limit",
+        ),
+        (
+            {"backend": "simulator", "settings": {"duration_limit_min": 0}},
+            "settings.duration_limit_min",
+        ),
+        (
+            {"backend": "simulator", "settings": {"duration_limit_min": 10**7}},
+            "settings.duration_limit_min",
+        ),
+        ({"backend": "simulator", "settings": {"cost_limit": 5}}, "settings.cost_limit"),
+        (
+            {"backend": "simulator", "settings": {"cost_limit": {"value": 5}}},
+            "settings.cost_limit.unit",
+        ),
+        (
+            {"backend": "simulator", "settings": {"cost_limit": {"unit": "eur", "value": 5}}},
+            "settings.cost_limit.unit",
+        ),
+        (
+            {"backend": "simulator", "settings": {"cost_limit": {"unit": "usd", "value": -1}}},
+            "settings.cost_limit.value",
+        ),
+        (
+            {"backend": "simulator", "settings": {"cost_limit": {"unit": "usd", "value": 1e12}}},
+            "settings.cost_limit.value",
+        ),
+        (
+            {"backend": "simulator", "settings": {"cost_limit": {"unit": "usd"}}},
+            "settings.cost_limit.value",
+        ),
+    ],
+)
+def test_bad_session_requests(
+    sessions: sessionmaker[Session], world: World, body: dict[str, Any], key: str
+) -> None:
+    with pytest.raises(BadRequest) as refused:
+        _create(sessions, world.owner, body)
+    assert refused.value.keys == [key]
+    with transaction(sessions) as db:
+        assert service.listing(db, world.owner, active=None, now=T0) == []
+
+
+def test_qiskit_simulator_alias_and_qpu_access(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    made = _create(sessions, world.owner, {"backend": "ionq_simulator"})
+    assert made["backend"] == "simulator"
+    no_qpu = Caller(**{**world.owner.__dict__, "qpu_access": False})
+    with pytest.raises(Forbidden):
+        _create(sessions, no_qpu, {"backend": "qpu.aria-1"})
+
+
+def test_end_is_idempotent_and_keeps_submitted_jobs(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    made = _create(sessions, world.owner, {"backend": "simulator"})
+    queued = _submit(sessions, world.owner, session_id=made["id"])
+    later = T0 + timedelta(minutes=1)
+    with transaction(sessions, write=True) as db:
+        first = service.wire(service.end(db, world.owner, made["id"], now=later))
+    with transaction(sessions, write=True) as db:
+        again = service.wire(service.end(db, world.owner, made["id"], now=later + timedelta(1)))
+    assert first == again
+    assert first["status"] == "ended" and first["ender_id"] == world.owner.user_id
+    assert first["ended_at"] == "2026-03-02T09:01:00.000Z"
+    assert _job(sessions, queued).status == "ready"  # still runs
+    assert _run_next(sessions, now=later) == queued
+
+
+def test_listing(sessions: sessionmaker[Session], world: World) -> None:
+    a = _create(sessions, world.owner, {"backend": "simulator"})
+    b = _create(sessions, world.owner, {"backend": "qpu.forte-1"})
+    _create(sessions, world.other_project, {"backend": "simulator"})
+    with transaction(sessions, write=True) as db:
+        service.end(db, world.owner, a["id"], now=T0)
+    with transaction(sessions, write=True) as db:
+        every = [s.id for s in service.listing(db, world.owner, active=None, now=T0)]
+        active = [s.id for s in service.listing(db, world.owner, active=True, now=T0)]
+        inactive = [s.id for s in service.listing(db, world.owner, active=False, now=T0)]
+    assert every == [b["id"], a["id"]]  # newest first, this project only
+    assert active == [b["id"]] and inactive == [a["id"]]
+
+
+# --- budgets -----------------------------------------------------------------------------------
+
+
+def _cost(sessions: sessionmaker[Session], job_id: str) -> dict[str, Any]:
+    return billing.cost_body(_job(sessions, job_id))
+
+
+def test_project_budget_reserve_charge_release(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    with transaction(sessions, write=True) as db:
+        billing.set_project_budget(db, world.owner.project_id, 20.0, now=T0)
+    first = _submit(sessions, world.owner, backend="qpu.aria-1")
+    assert _job(sessions, first).status == "ready"
+    assert _cost(sessions, first) == {
+        "dry_run": False,
+        "estimated_cost": {"value": ARIA_MINIMUM, "unit": "usd"},
+    }
+    # $12.42 reserved of $20: the next job does not fit
+    second = _submit(sessions, world.owner, backend="qpu.aria-1")
+    refused = _job(sessions, second)
+    assert refused.status == "failed"
+    assert refused.failure is not None and refused.failure["code"] == "QuotaExhaustedError"
+    assert _cost(sessions, second)["cost"] == {"value": 0.0, "unit": "usd"}
+    # free jobs still run; another project's budget is its own
+    assert _job(sessions, _submit(sessions, world.owner)).status == "ready"
+    assert (
+        _job(sessions, _submit(sessions, world.other_project, backend="qpu.aria-1")).status
+        == "ready"
+    )
+    # cancel releases the reservation
+    with transaction(sessions, write=True) as db:
+        lifecycle.cancel(db, lifecycle.get_job(db, world.owner, first), now=T0)
+        assert billing.project_balance(db, world.owner.project_id).reserved == 0.0
+    assert _cost(sessions, first)["cost"]["value"] == 0.0
+    third = _submit(sessions, world.owner, backend="qpu.aria-1")
+    assert _job(sessions, third).status == "ready"
+    while _run_next(sessions, now=T0 + timedelta(minutes=1)) is not None:
+        pass
+    assert _cost(sessions, third)["cost"] == {"value": ARIA_MINIMUM, "unit": "usd"}
+    with transaction(sessions) as db:
+        balance = billing.project_balance(db, world.owner.project_id)
+    assert balance.charged == pytest.approx(ARIA_MINIMUM) and balance.reserved == 0.0
+    assert balance.remaining == pytest.approx(20.0 - ARIA_MINIMUM)
+    assert _job(sessions, _submit(sessions, world.owner, backend="qpu.aria-1")).status == "failed"
+    # lifting the cap
+    with transaction(sessions, write=True) as db:
+        billing.set_project_budget(db, world.owner.project_id, None, now=T0)
+    assert _job(sessions, _submit(sessions, world.owner, backend="qpu.aria-1")).status == "ready"
+
+
+def test_organization_credit_spans_projects(sessions: sessionmaker[Session], world: World) -> None:
+    with transaction(sessions, write=True) as db:
+        billing.set_organization_credit(db, world.owner.organization_id, 13.0, now=T0)
+    assert _job(sessions, _submit(sessions, world.owner, backend="qpu.aria-1")).status == "ready"
+    failed = _job(sessions, _submit(sessions, world.other_project, backend="qpu.aria-1"))
+    assert failed.failure is not None and failed.failure["code"] == "QuotaExhaustedError"
+    with transaction(sessions, write=True) as db:
+        billing.add_organization_credit(db, world.owner.organization_id, 20.0, now=T0)
+        balance = billing.organization_balance(db, world.owner.organization_id)
+    assert balance.remaining == pytest.approx(33.0 - ARIA_MINIMUM)
+    assert (
+        _job(sessions, _submit(sessions, world.other_project, backend="qpu.aria-1")).status
+        == "ready"
+    )
+    # another organization is unaffected
+    assert _job(sessions, _submit(sessions, world.foreign, backend="qpu.aria-1")).status == "ready"
+
+
+def test_dry_run_reserves_and_charges_nothing(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    with transaction(sessions, write=True) as db:
+        billing.set_project_budget(db, world.owner.project_id, 1.0, now=T0)
+    job_id = _submit(sessions, world.owner, backend="qpu.aria-1", dry_run=True)
+    assert _job(sessions, job_id).status == "completed"
+    assert _cost(sessions, job_id) == {
+        "dry_run": True,
+        "estimated_cost": {"value": ARIA_MINIMUM, "unit": "usd"},
+        "cost": {"value": 0.0, "unit": "usd"},
+    }
+
+
+def test_operator_rate_card_prices_new_jobs(sessions: sessionmaker[Session], world: World) -> None:
+    with transaction(sessions, write=True) as db:
+        card = billing.set_rates(db, CATALOG, "simulator", now=T0, cost_2q_gate=0.01)
+    assert card.custom and card.cost_2q_gate == 0.01 and card.cost_1q_gate == 0.0
+    # bell: 1 two-qubit gate × 100 shots × $0.01
+    assert _cost(sessions, _submit(sessions, world.owner))["estimated_cost"]["value"] == 1.0
+    with transaction(sessions, write=True) as db:
+        billing.reset_rates(db, CATALOG, "simulator")
+    assert _cost(sessions, _submit(sessions, world.owner))["estimated_cost"]["value"] == 0.0
+    with transaction(sessions, write=True) as db:
+        with pytest.raises(BadRequest):
+            billing.set_rates(db, CATALOG, "simulator", now=T0, cost_1q_gate=-1)
+        with pytest.raises(NotFound):
+            billing.set_rates(db, CATALOG, "qpu.nowhere", now=T0, cost_1q_gate=1)
+
+
+# --- usage -------------------------------------------------------------------------------------
+
+
+def _completed_at(
+    sessions: sessionmaker[Session], caller: Caller, when: datetime, **body: Any
+) -> str:
+    job_id = _submit(sessions, caller, now=when - timedelta(minutes=1), **body)
+    assert _run_next(sessions, now=when) == job_id
+    return job_id
+
+
+def _usage(
+    sessions: sessionmaker[Session],
+    caller: Caller,
+    start: str,
+    end: str,
+    group_by: str,
+    modality: str,
+) -> dict[str, Any]:
+    query = usage.parse_query(
+        start_date=start, end_date=end, group_by=group_by, modality=modality, max_days=3660
+    )
+    with transaction(sessions) as db:
+        return usage.report(db, caller, caller.organization_id, query)
+
+
+def test_usage_windows_across_day_week_and_month_boundaries(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    at = {
+        "wed-late": datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC),
+        "thu": datetime(2026, 1, 1, 0, 0, tzinfo=UTC),
+        "sun": datetime(2026, 1, 4, 12, 0, tzinfo=UTC),
+        "mon": datetime(2026, 1, 5, 0, 0, tzinfo=UTC),
+        "feb": datetime(2026, 2, 1, 8, 0, tzinfo=UTC),
+    }
+    for when in at.values():
+        _completed_at(sessions, world.owner, when, backend="qpu.aria-1")
+    _completed_at(sessions, world.other_project, at["thu"])  # simulator: counted, $0
+
+    daily = _usage(sessions, world.owner, "2025-12-31", "2026-02-02", "project", "daily")
+    assert [u["from"] for u in daily["usage_data"]] == [
+        "2026-02-01",
+        "2026-01-05",
+        "2026-01-04",
+        "2026-01-01",
+        "2025-12-31",
+    ]
+    assert daily["job_count"] == 6
+    assert daily["amount_total"] == pytest.approx(5 * ARIA_MINIMUM)
+    thursday = daily["usage_data"][3]
+    assert thursday["job_count"] == 2 and thursday["amount"] == pytest.approx(ARIA_MINIMUM)
+    assert [g["group_name"] for g in thursday["group_usages"]] == ["Default Project", "lab"]
+    assert thursday["group_usages"][1]["amount"] == 0.0
+
+    weekly = _usage(sessions, world.owner, "2025-12-31", "2026-02-02", "user", "weekly")
+    # ISO weeks from Monday; the first is clipped to the window's start (a Wednesday)
+    assert [(u["from"], u["job_count"]) for u in weekly["usage_data"]] == [
+        ("2026-01-26", 1),
+        ("2026-01-05", 1),
+        ("2025-12-31", 4),
+    ]
+    assert weekly["usage_data"][2]["group_usages"][0]["group_name"] == "owner@localhost"
+
+    monthly = _usage(sessions, world.owner, "2026-01-01", "2026-03-01", "job", "monthly")
+    assert [(u["from"], u["job_count"]) for u in monthly["usage_data"]] == [
+        ("2026-02-01", 1),
+        ("2026-01-01", 4),  # the 2025-12-31 23:59:59 job is before the window
+    ]
+    assert monthly["usage_from"] == "2026-01-01T00:00:00Z"
+    assert monthly["usage_to"] == "2026-03-01T00:00:00Z"
+    # end_date is exclusive: Monday 00:00 is out of [2026-01-01, 2026-01-05)
+    short = _usage(sessions, world.owner, "2026-01-01", "2026-01-05", "job", "weekly")
+    assert short["job_count"] == 3 and len(short["usage_data"]) == 1
+    assert short["usage_data"][0]["from"] == "2026-01-01"
+
+
+def test_usage_top_five_groups(sessions: sessionmaker[Session], world: World) -> None:
+    with transaction(sessions, write=True) as db:
+        billing.set_rates(db, CATALOG, "simulator", now=T0, cost_2q_gate=0.01)
+    when = datetime(2026, 5, 5, 12, 0, tzinfo=UTC)
+    names = [f"job-{shots}" for shots in (100, 600, 300, 200, 500, 400)]
+    for name in names:
+        shots = int(name.split("-")[1])
+        _completed_at(sessions, world.owner, when, shots=shots, name=name)
+    report = _usage(sessions, world.owner, "2026-05-01", "2026-06-01", "job", "daily")
+    groups = report["usage_data"][0]["group_usages"]
+    assert [g["group_name"] for g in groups] == [
+        "job-600",
+        "job-500",
+        "job-400",
+        "job-300",
+        "job-200",
+    ]
+    assert [g["amount"] for g in groups] == [6.0, 5.0, 4.0, 3.0, 2.0]
+    assert report["usage_data"][0]["job_count"] == 6 and report["amount_total"] == 21.0
+
+
+def test_usage_access(sessions: sessionmaker[Session], world: World) -> None:
+    query = usage.parse_query(
+        start_date="2026-01-01",
+        end_date="2026-02-01",
+        group_by="job",
+        modality="daily",
+        max_days=3660,
+    )
+    with transaction(sessions) as db:
+        with pytest.raises(Forbidden):
+            usage.report(db, world.teammate, world.teammate.organization_id, query)
+        with pytest.raises(NotFound):
+            usage.report(db, world.owner, world.foreign.organization_id, query)
+        with pytest.raises(NotFound):
+            usage.report(db, world.owner, "01234567-89ab-7def-8123-456789abcdef", query)
+        assert (
+            usage.report(db, world.foreign, world.foreign.organization_id, query)["job_count"] == 0
+        )
+
+
+@pytest.mark.parametrize(
+    ("params", "keys"),
+    [
+        ({"start_date": None}, ["start_date"]),
+        ({"end_date": ""}, ["end_date"]),
+        ({"start_date": "2026-13-01"}, ["start_date"]),
+        ({"start_date": "2026-1-1"}, ["start_date"]),
+        ({"end_date": "yesterday"}, ["end_date"]),
+        ({"start_date": "2026-02-01", "end_date": "2026-01-01"}, ["start_date", "end_date"]),
+        ({"start_date": "2026-01-01", "end_date": "2026-01-01"}, ["start_date", "end_date"]),
+        ({"start_date": "1990-01-01", "end_date": "2026-01-01"}, ["end_date"]),
+        ({"group_by": "team"}, ["group_by"]),
+        ({"group_by": None}, ["group_by"]),
+        ({"modality": "hourly"}, ["modality"]),
+    ],
+)
+def test_usage_bad_queries(params: dict[str, Any], keys: list[str]) -> None:
+    good: dict[str, Any] = {
+        "start_date": "2026-01-01",
+        "end_date": "2026-02-01",
+        "group_by": "job",
+        "modality": "daily",
+    }
+    with pytest.raises(BadRequest) as refused:
+        usage.parse_query(**{**good, **params}, max_days=3660)
+    assert refused.value.keys == keys and refused.value.source == "query"

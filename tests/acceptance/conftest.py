@@ -149,24 +149,32 @@ def wait_terminal(api: httpx.Client, job_id: str, *, timeout: float = 120) -> di
         delay = min(0.5, delay * 1.5)
 
 
-def hold_worker(api: httpx.Client, *, qubits: int = 16, shots: int = 2000) -> str:
-    """Submit a job that keeps the single worker busy for a while, so the next job stays queued
-    long enough to be canceled. Returns its id; cancel it when done."""
+def hold_worker(api: httpx.Client) -> str:
+    """Occupy the single worker so that jobs submitted next stay queued until canceled.
+
+    A multi-circuit job of 100 noisy 10-qubit GHZ circuits: its children run one at a time
+    (about 0.1 s each here, about 10 s in all), so canceling it frees the worker within one
+    child's run. Returns once it has started; the caller cancels it when done.
+    """
+    ghz = [{"gate": "h", "target": 0}] + [
+        {"gate": "cnot", "control": q, "target": q + 1} for q in range(9)
+    ]
     body = {
-        "type": "ionq.circuit.v1",
+        "type": "ionq.multi-circuit.v1",
         "backend": "simulator",
-        "shots": shots,
+        "name": "acceptance-holder",
+        "shots": 2000,
         "noise": {"model": "aria-1", "seed": 1},
-        "input": {
-            "gateset": "qis",
-            "qubits": qubits,
-            "circuit": [{"gate": "h", "target": q} for q in range(qubits)]
-            + [{"gate": "cnot", "control": q, "target": q + 1} for q in range(qubits - 1)] * 20,
-        },
+        "input": {"gateset": "qis", "qubits": 10, "circuits": [{"circuit": ghz}] * 100},
     }
     response = api.post("/jobs", json=body)
     assert response.status_code == 201, response.text
     job_id: str = response.json()["id"]
+    deadline = time.monotonic() + 120
+    while (status := api.get(f"/jobs/{job_id}").json()["status"]) != "started":
+        assert status in ("submitted", "ready"), f"holder job is {status}"
+        assert time.monotonic() < deadline, "holder job did not start in 120 s"
+        time.sleep(0.02)
     return job_id
 
 

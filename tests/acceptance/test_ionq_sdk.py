@@ -77,7 +77,9 @@ def test_native_gates(client: ionq.Client) -> None:
 
 def test_multi_circuit(client: ionq.Client) -> None:
     backend = ionq.Backend("simulator", client=client)
-    workload = ionq.Circuit([{"circuit": BELL}, {"circuit": [{"gate": "x", "target": 0}]}], qubits=2)
+    workload = ionq.Circuit(
+        [{"circuit": BELL}, {"circuit": [{"gate": "x", "target": 0}]}], qubits=2
+    )
     bell, flip = backend.run(workload, shots=100).results()
     assert approx(bell.probabilities, {"0": 0.5, "3": 0.5})
     assert approx(flip.probabilities, {"1": 1.0})
@@ -130,9 +132,7 @@ def test_retrieve_from_a_fresh_client(server: Server, client: ionq.Client) -> No
 
 def test_listing(client: ionq.Client) -> None:
     backend = ionq.Backend("simulator", client=client)
-    made = [
-        backend.run(ionq.Circuit([{"circuit": BELL}], qubits=2), shots=10).id for _ in range(2)
-    ]
+    made = [backend.run(ionq.Circuit([{"circuit": BELL}], qubits=2), shots=10).id for _ in range(2)]
     newest = client.jobs.get_jobs(limit=2)
     assert [j.id for j in newest] == made[::-1]
     picked = client.jobs.get_jobs(id=made)  # ?id=a&id=b (spec: ids)
@@ -144,8 +144,7 @@ def test_cancel_and_delete(client: ionq.Client, api: httpx.Client) -> None:
     try:
         backend = ionq.Backend("simulator", client=client)
         ids = [
-            backend.run(ionq.Circuit([{"circuit": BELL}], qubits=2), shots=10).id
-            for _ in range(3)
+            backend.run(ionq.Circuit([{"circuit": BELL}], qubits=2), shots=10).id for _ in range(3)
         ]
         assert client.jobs.cancel_job(ids[0]).status.value == "canceled"
         with pytest.raises(pydantic.ValidationError, match="id"):  # SDK bug, docstring

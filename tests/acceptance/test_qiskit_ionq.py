@@ -204,6 +204,15 @@ def test_cancel_a_queued_job(provider: IonQProvider, api: httpx.Client) -> None:
     assert api.get(f"/jobs/{job.job_id()}").json()["status"] == "canceled"
 
 
+def test_cancel_of_a_finished_job_is_a_no_op(provider: IonQProvider, api: httpx.Client) -> None:
+    backend = provider.get_backend("simulator")
+    job = backend.run(bell(), shots=100)
+    job.result(wait=POLL, timeout=TIMEOUT)
+    backend.cancel_job(job.job_id())  # qiskit-ionq documents this as a no-op
+    assert api.get(f"/jobs/{job.job_id()}").json()["status"] == "completed"
+    assert job.status() is JobStatus.DONE
+
+
 def test_dry_run(provider: IonQProvider, api: httpx.Client) -> None:
     job = provider.get_backend("simulator").run(bell(), shots=100, dry_run=True)
     stored = wait_terminal(api, job.job_id())
@@ -235,5 +244,7 @@ def test_session(provider: IonQProvider) -> None:
     with Session(backend=backend, max_jobs=2) as session:
         job = backend.run(bell(), shots=100)
         assert job.result(wait=POLL, timeout=TIMEOUT).get_counts()
-        assert session.status() in ("created", "started", "active")
+        # qiskit-ionq reads "state" and "usage_time" (clients.md §1.2; spec: "status").
+        assert session.status() in ("created", "started")
+        assert session.usage() is not None
     assert session.details()["id"] == session.session_id

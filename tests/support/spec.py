@@ -60,6 +60,14 @@ SPEC_DEFECTS: list[tuple[str, tuple[str, ...], dict[str, Any], str]] = [
         {"type": ["number", "null"], "minimum": 0},
         "the spec example shows stderr null; typed integer",
     ),
+    (
+        "GetJobEstimateResponse",
+        ("additionalProperties",),
+        {},
+        "clients.md §0 item 14: the estimate also carries the newer IonQ spec's fields "
+        "(estimate_context, estimated_unit, estimated_total_cost, rate_card) that ionq-core "
+        "0.2.0 requires",
+    ),
 ]
 
 

@@ -6,12 +6,14 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ionstack.store.database import make_engine, make_sessionmaker, migrate
 from support import postgres
+from support.server import BOOTSTRAP_KEY, Server, server_env
 
 # Tests never read the developer's configuration (procrastinate strips its env the same way).
 for _name in [
@@ -54,3 +56,39 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return make_sessionmaker(engine)
+
+
+# --- real servers (integration and contract tests) ---------------------------------------
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("server")
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'ionstack.db'}"
+    else:
+        url = postgres.create_database(request.getfixturevalue("postgres_admin_url"))
+    extra_env: dict[str, str] = getattr(request.module, "SERVER_ENV", {})
+    running = Server(
+        env=server_env(database_url=url, data_dir=tmp, bootstrap_key=BOOTSTRAP_KEY, **extra_env),
+        log_path=tmp / "server.log",
+        workers=getattr(request.module, "SERVER_WORKERS", 0),
+    ).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def client(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=server.url, headers={"Authorization": f"apiKey {BOOTSTRAP_KEY}"}, timeout=30
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+def anonymous(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        yield c

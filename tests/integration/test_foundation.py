@@ -229,3 +229,11 @@ def test_characterization_ids_are_stable_across_restarts(server: Server) -> None
         f"{server.url}/whoami", headers={"Authorization": f"apiKey {BOOTSTRAP_KEY}"}
     )
     assert response.status_code == 200
+
+
+def test_absurd_page_numbers_are_empty_pages(anonymous: httpx.Client) -> None:
+    response = anonymous.get(
+        "/backends/qpu.aria-1/characterizations", params={"page": 25241888272678563872768}
+    )
+    assert response.status_code == 200
+    assert response.json() == {"characterizations": [], "pages": 0}

@@ -17,7 +17,7 @@ import yaml
 SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "ionq-openapi-v0.4.yml"
 
 #: (schema name, JSON pointer inside it, replacement, why)
-SPEC_DEFECTS: list[tuple[str, tuple[str, ...], dict[str, Any], str]] = [
+SPEC_DEFECTS: list[tuple[str, tuple[str, ...], Any, str]] = [
     (
         "Characterization",
         ("properties", "timing", "properties", "1q"),

@@ -16,6 +16,9 @@ from ionstack.store import characterizations as repo
 from ionstack.store.database import transaction
 from ionstack.store.tables import Characterization
 
+#: pages beyond this are empty (no history is that long; keeps offsets within 64 bits)
+MAX_PAGE_NUMBER = 10**9
+
 
 @dataclass(frozen=True, kw_only=True)
 class BackendState:
@@ -118,7 +121,7 @@ class Backends:
         page: int,
     ) -> CharacterizationPage:
         self.ensure_history()
-        if not backend.has_characterizations:
+        if not backend.has_characterizations or page > MAX_PAGE_NUMBER:
             return CharacterizationPage(items=[], pages=0)
         items, total = repo.page(
             db, backend=backend.name, start=start, end=end, limit=limit, page_number=page

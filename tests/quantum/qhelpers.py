@@ -63,3 +63,53 @@ def qis(gates: list[dict[str, Any]], qubits: int | None = None) -> Circuit:
 
 def native(gates: list[dict[str, Any]], qubits: int | None = None) -> Circuit:
     return parse_circuit(gates, gateset="native", qubits=qubits)
+
+
+def random_qis(n: int, depth: int, seed: int) -> list[dict[str, Any]]:
+    """A seeded random QIS circuit with rotations, fixed gates, controls and pauliexp."""
+    rng = np.random.default_rng(seed)
+    out: list[dict[str, Any]] = []
+    for layer in range(depth):
+        for q in range(n):
+            name = str(rng.choice(["rx", "ry", "rz", "h", "t", "v", "z"]))
+            gate: dict[str, Any] = {"gate": name, "target": q}
+            if name in ("rx", "ry", "rz") or (name == "z" and rng.random() < 0.5):
+                gate["rotation"] = float(rng.uniform(-np.pi, np.pi))
+            out.append(gate)
+        for q in range(layer % 2, n - 1, 2):
+            out.append({"gate": "cnot", "control": q, "target": q + 1})
+        if n >= 3:
+            a, b, c = (int(x) for x in rng.choice(n, 3, replace=False))
+            out.append({"gate": "x", "targets": [a], "controls": [b, c]})
+            out.append({"gate": "pauliexp", "targets": [a, b], "terms": ["XY", "ZI"],
+                        "coefficients": [0.3, float(rng.normal())], "time": 0.7})
+    return out
+
+
+def to_qiskit(c: Circuit) -> Any:
+    """The same circuit for Qiskit, gate by gate as unitaries (qiskit lists the LSB first)."""
+    from qiskit import QuantumCircuit
+
+    qc = QuantumCircuit(c.qubits)
+    for g in c.gates:
+        if g.name == "nop":
+            continue
+        qc.unitary(G.gate_matrix(g, c.gateset), list(reversed(g.qubits)))
+    return qc
+
+
+def aer_probabilities(qc: Any, method: str = "statevector") -> np.ndarray:
+    """Exact probabilities from qiskit-aer (double precision), little-endian index."""
+    from qiskit_aer import AerSimulator
+
+    qc = qc.copy()
+    qc.save_probabilities()
+    result = AerSimulator(method=method, precision="double").run(qc, shots=1).result()
+    return np.asarray(result.data()["probabilities"])
+
+
+def dense(probabilities: dict[int, float], n: int) -> np.ndarray:
+    out = np.zeros(1 << n)
+    for k, v in probabilities.items():
+        out[k] = v
+    return out

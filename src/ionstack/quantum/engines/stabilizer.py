@@ -1,7 +1,8 @@
 """Clifford circuits of any width with stim (Gidney 2021), exact and seeded.
 
 Detection: a gate is Clifford iff ``stim.Tableau.from_unitary_matrix`` accepts its full
-(controls + targets) matrix; the tableau's circuit is cached per matrix. The measured
+(controls + targets) matrix *and* the tableau's own unitary equals it up to global phase (stim
+alone rounds near-Clifford matrices); the tableau's circuit is cached per matrix. The measured
 engines table (engines.md) has stim sampling 1000 qubits × 1000 shots in milliseconds.
 
 Exact probabilities of a stabilizer state: its support is the affine subspace
@@ -37,7 +38,23 @@ def _tableau_circuit(key: bytes, width: int) -> stim.Circuit | None:
         tableau = stim.Tableau.from_unitary_matrix(m, endian="big")
     except ValueError:
         return None
+    # stim rounds (rx(0.3) comes back as the identity), so check in double precision that m
+    # maps every X_i and Z_i to the Pauli string the tableau claims (those are exact).
+    for i in range(width):
+        for pauli, image in ((G.PAULI_X, tableau.x_output(i)), (G.PAULI_Z, tableau.z_output(i))):
+            conjugated = m @ _on(pauli, i, width) @ m.conj().T
+            claimed = image.to_unitary_matrix(endian="big").astype(np.complex128)
+            if not np.allclose(conjugated, claimed, atol=1e-9):
+                return None
     return tableau.to_circuit(method="elimination")
+
+
+def _on(pauli: npt.NDArray[np.complex128], i: int, width: int) -> npt.NDArray[np.complex128]:
+    """``pauli`` on position ``i`` of ``width`` (position 0 most significant)."""
+    out = np.ones((1, 1), dtype=np.complex128)
+    for j in range(width):
+        out = np.kron(out, pauli if j == i else G.I2)
+    return out
 
 
 def to_stim(n: int, ops: Ops) -> stim.Circuit | None:
@@ -127,19 +144,49 @@ def _to_int(bits: Bits) -> int:
     return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
 
 
+def _z_subgroup(xs: Bits, zs: Bits, minus: Bits) -> tuple[Bits, Bits]:
+    """Eliminate the X parts of stabilizer generators; return the Z-only ones ``(a, sign)``.
+
+    Rows are multiplied as Pauli strings with the Aaronson–Gottesman phase rule
+    (quant-ph/0406196, ``rowsum``), so the signs of the Z-only products are exact.
+    """
+    xs, zs, minus = xs.copy(), zs.copy(), minus.copy()
+    live = np.ones(xs.shape[0], dtype=bool)
+    for q in range(xs.shape[1]):
+        rows = np.flatnonzero(xs[:, q] & live)
+        if not rows.size:
+            continue
+        p = rows[0]
+        live[p] = False
+        hit = np.flatnonzero(xs[:, q])
+        hit = hit[hit != p]
+        if not hit.size:
+            continue
+        x1, z1 = xs[p], zs[p]
+        x2, z2 = xs[hit].astype(np.int64), zs[hit].astype(np.int64)
+        g = (np.where(x1 & z1, z2 - x2, 0) + np.where(x1 & ~z1, z2 * (2 * x2 - 1), 0)
+             + np.where(~x1 & z1, x2 * (1 - 2 * z2), 0))
+        phase = (2 * minus[hit] + 2 * minus[p] + g.sum(axis=1)) % 4
+        minus[hit] = phase == 2
+        xs[hit] ^= x1
+        zs[hit] ^= z1
+    z_only = ~xs.any(axis=1)
+    return zs[z_only], minus[z_only]
+
+
 def support(n: int, circuit: stim.Circuit) -> tuple[int, list[int]]:
     """``(x0, generators)``: the outcomes are ``x0 ⊕ span(generators)``, all equally likely."""
     sim = stim.TableauSimulator()
     sim.set_num_qubits(n)
     sim.do_circuit(circuit)
-    a_rows, b_vals = [], []
-    for s in sim.canonical_stabilizers():
-        xs, zs = s.to_numpy()
-        if not xs.any():
-            a_rows.append(zs)
-            b_vals.append(s.sign.real < 0)
-    a = np.array(a_rows, dtype=bool).reshape(len(a_rows), n)
-    x0, basis = _solve_gf2(a, np.array(b_vals, dtype=bool))
+    stabs = sim.canonical_stabilizers()
+    xs = np.zeros((len(stabs), n), dtype=bool)
+    zs = np.zeros((len(stabs), n), dtype=bool)
+    for i, s in enumerate(stabs):
+        xs[i], zs[i] = s.to_numpy()
+    minus = np.array([s.sign.real < 0 for s in stabs], dtype=bool)
+    a, b = _z_subgroup(xs, zs, minus)
+    x0, basis = _solve_gf2(a, b)
     return _to_int(x0), [_to_int(v) for v in basis]
 
 

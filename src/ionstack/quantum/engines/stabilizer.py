@@ -51,9 +51,9 @@ def _tableau_circuit(key: bytes, width: int) -> stim.Circuit | None:
 
 def _on(pauli: npt.NDArray[np.complex128], i: int, width: int) -> npt.NDArray[np.complex128]:
     """``pauli`` on position ``i`` of ``width`` (position 0 most significant)."""
-    out = np.ones((1, 1), dtype=np.complex128)
+    out: npt.NDArray[np.complex128] = np.ones((1, 1), dtype=np.complex128)
     for j in range(width):
-        out = np.kron(out, pauli if j == i else G.I2)
+        out = np.asarray(np.kron(out, pauli if j == i else G.I2), dtype=np.complex128)
     return out
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from support import spec
-from support.server import Server, cli_json, submit, wait_for_job
+from support.server import BOOTSTRAP_KEY, Server, cli_json, submit, wait_for_job
 
 SERVER_WORKERS = 1
 
@@ -77,6 +82,24 @@ def test_scripted_scenario_job_count_limit(client: httpx.Client) -> None:
     assert sorted(j["id"] for j in same) == sorted(ids)
     inactive = client.get("/sessions", params={"active": "false"}).json()
     assert session["id"] in [s["id"] for s in inactive["sessions"]]
+
+
+def test_readme_session_example_runs_as_written(server: Server) -> None:
+    """The README's scripted session (job_count_limit 3), run verbatim against this server."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    script = next(b for b in blocks if '"job_count_limit": 3' in b)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "IONQ_API_URL": server.url, "IONQ_API_KEY": BOOTSTRAP_KEY},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("4th job: 400 ") and "job_count_limit of 3" in lines[0]
+    assert lines[1].startswith("session: ended at ")
 
 
 def test_lifecycle_listing_and_idempotent_end(client: httpx.Client) -> None:

@@ -635,3 +635,39 @@ def test_usage_bad_queries(params: dict[str, Any], keys: list[str]) -> None:
     with pytest.raises(BadRequest) as refused:
         usage.parse_query(**{**good, **params}, max_days=3660)
     assert refused.value.keys == keys and refused.value.source == "query"
+
+
+# --- estimate ----------------------------------------------------------------------------------
+
+
+def test_estimate_queue_time_is_the_real_queue(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    query = billing.EstimateQuery(
+        backend="qpu.aria-1",
+        type="ionq.circuit.v1",
+        qubits=2,
+        shots=100,
+        one_q_gates=1,
+        two_q_gates=1,
+        error_mitigation=False,
+    )
+
+    def estimate() -> dict[str, Any]:
+        with transaction(sessions) as db:
+            return billing.estimate(
+                db, query, caller=world.owner, catalog=CATALOG, settings=SETTINGS, now=T0
+            )
+
+    assert estimate()["current_predicted_queue_time"] == 0
+    queued = [_submit(sessions, world.owner, backend="qpu.aria-1") for _ in range(2)]
+    _submit(sessions, world.owner)  # another backend's queue
+    expected = sum(_job(sessions, j).predicted_execution_ms or 0 for j in queued)
+    assert expected > 0
+    assert estimate()["current_predicted_queue_time"] == expected
+    # 100 × (20 + 135 + 600 + 300) µs = 105.5 ms → 106 (the bell circuit queued above)
+    assert estimate()["estimated_execution_time"] == 106
+    assert _job(sessions, queued[0]).predicted_execution_ms == 106
+    while _run_next(sessions, now=T0) is not None:
+        pass
+    assert estimate()["current_predicted_queue_time"] == 0

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from ionstack import __version__
 from ionstack.api import backends, costs, handlers, jobs, sessions, whoami
 from ionstack.api.middleware import BodyLimit, RequestContext
+from ionstack.api.ratelimit import RateLimit
 from ionstack.api.models import Error, Health
 from ionstack.api.state import AppState
 from ionstack.settings import Settings
@@ -89,6 +90,10 @@ def create_app(settings: Settings, *, state: AppState | None = None) -> FastAPI:
         return JSONResponse(body, status_code=200 if migrated else 503)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if settings.rate_limit.strip():
+        app.add_middleware(
+            RateLimit, limit=settings.rate_limit, storage=settings.rate_limit_storage
+        )
     app.add_middleware(RequestContext)
     return app
 

@@ -66,6 +66,14 @@ class Settings(BaseSettings):
 
     # --- HTTP --------------------------------------------------------------------------------
     max_body_bytes: int = Field(default=10 * MB, ge=1024, description="Larger bodies get 413.")
+    rate_limit: str = Field(
+        default="200/second;6000/minute",
+        description="Per API key (or client address), in the limits library's notation; "
+        "empty disables.",
+    )
+    rate_limit_storage: str = Field(
+        default="memory://", description="limits storage URI; redis://… shares counters."
+    )
     log_level: str = "info"
     log_json: bool = False
 

@@ -86,6 +86,8 @@ async def _json_body(request: Request, *, required: bool) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("request body is not valid JSON", source="payload") from None
+    except RecursionError:
+        raise BadRequest("request body is nested too deeply", source="payload") from None
 
 
 def _job_id(value: str) -> str:

@@ -56,3 +56,28 @@ def test_bits_to_ints_is_little_endian_for_any_width() -> None:
     bits[1, 69] = True
     assert sampling.bits_to_ints(bits) == [1, 1 << 69]
     assert sampling.bits_to_ints(bits[:, :3]) == [1, 0]
+
+
+@pytest.mark.parametrize("threads", [1, 2], ids=["1 thread", "2 threads"])
+def test_probability_dict_of_a_multi_chunk_single_precision_state_is_exact(threads: int) -> None:
+    """Two chunks, entries straddling the 1e-12 cutoff within float32 rounding: the result is
+    exactly the float64 ``|a|²`` of every amplitude at or above the cutoff, in either chunk."""
+    size = 2 * sampling.CHUNK
+    rng = np.random.default_rng(11)
+    state = np.zeros(size, dtype=np.complex64)
+    near = rng.choice(size, 4000, replace=False)
+    magnitude = 1e-6 * (1 + rng.uniform(-3e-7, 3e-7, near.size))  # |a|² within ~6e-7 of 1e-12
+    angle = rng.uniform(0, 2 * np.pi, near.size)
+    state[near] = (magnitude * np.exp(1j * angle)).astype(np.complex64)
+    state[[3, size - 2]] = [0.6, 0.8j]
+    wide = state.astype(np.complex128)
+    exact = wide.real * wide.real + wide.imag * wide.imag
+    keep = np.flatnonzero(exact >= sampling.PROBABILITY_CUTOFF)
+    assert 0 < keep.size - 2 < near.size  # the straddle is real: some in, some out
+    expected = dict(zip(keep.tolist(), exact[keep].tolist(), strict=True))
+    dist = Distribution(state=state, threads=threads)
+    got, truncated = sampling.probability_dict(dist, max_outcomes=None)
+    assert not truncated and got == expected
+    top, truncated = sampling.probability_dict(dist, max_outcomes=2)
+    assert truncated and top == {3: expected[3], size - 2: expected[size - 2]}
+    assert dist.total() == pytest.approx(float(exact.sum()), rel=1e-12)

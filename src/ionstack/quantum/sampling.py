@@ -13,8 +13,9 @@ engines.md). The same inputs give the same bytes in every process.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from typing import Any, cast
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -27,8 +28,15 @@ CHUNK = 1 << 22
 #: Distributions up to this size are sampled in one dense step.
 SMALL = 1 << 16
 
+#: Relative margin of the single-precision screen in :meth:`Distribution.above`.
+SCREEN_MARGIN = 1e-5
+#: Below this threshold the screen would meet float32 subnormals: compare in float64.
+SCREEN_MIN = 1e-30
+
+T = TypeVar("T")
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
 
 class _HashSeed(ISeedSequence):
     """Seed material for PCG64 taken verbatim from a hash (no further mixing needed)."""
@@ -74,13 +82,53 @@ class Distribution:
     explicit probability array.
     """
 
-    def __init__(self, *, state: npt.NDArray[np.complexfloating[Any, Any]] | None = None,
-                 probs: FloatArray | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        state: npt.NDArray[np.complexfloating[Any, Any]] | None = None,
+        probs: FloatArray | None = None,
+        threads: int = 1,
+    ) -> None:
         if (state is None) == (probs is None):
             raise ValueError("give exactly one of state or probs")
         self._state = state
         self._probs = probs
         self.size = int((state if state is not None else probs).shape[0])  # type: ignore[union-attr]
+        self.threads = max(1, threads)
+
+    def map_chunks(self, fn: Callable[[int, int], T]) -> list[T]:
+        """``fn(start, stop)`` for every chunk, in order, on ``threads`` threads (numpy
+        releases the GIL, so large states are scanned in parallel)."""
+        bounds = [(s, min(self.size, s + CHUNK)) for s in range(0, self.size, CHUNK)]
+        if self.threads == 1 or len(bounds) == 1:
+            return [fn(a, b) for a, b in bounds]
+        with ThreadPoolExecutor(self.threads) as pool:
+            return list(pool.map(lambda ab: fn(*ab), bounds))
+
+    def above(self, start: int, stop: int, threshold: float) -> tuple[IntArray, FloatArray]:
+        """Indices in ``[start, stop)`` with probability ≥ ``threshold`` and their float64 values.
+
+        Exactly the entries of :meth:`chunk` ``≥ threshold`` (same values, same bits), but a
+        single-precision state is first screened in its own precision against a threshold
+        lowered by ``SCREEN_MARGIN`` (float32 ``re²+im²`` is within ~2e-7 relative of the
+        float64 value), so only the few candidates are widened to float64.
+        """
+        if self._probs is not None:
+            block = self._probs[start:stop]
+            hit = np.flatnonzero(block >= threshold)
+            return hit + start, block[hit]
+        assert self._state is not None
+        a = self._state[start:stop]
+        if a.dtype != np.complex64 or threshold < SCREEN_MIN:
+            p = self.chunk(start, stop)
+            hit = np.flatnonzero(p >= threshold)
+            return hit + start, p[hit]
+        screen = np.float32(threshold * (1.0 - SCREEN_MARGIN))
+        hit = np.flatnonzero(a.real * a.real + a.imag * a.imag >= screen)
+        re, im = a.real[hit].astype(np.float64), a.imag[hit].astype(np.float64)
+        values: FloatArray = re * re + im * im
+        keep = values >= threshold
+        return hit[keep] + start, values[keep]
 
     def blocks(self) -> Iterator[tuple[int, FloatArray]]:
         """``(start, probabilities)`` for consecutive chunks."""
@@ -115,14 +163,15 @@ class Distribution:
         return out
 
     def total(self) -> float:
-        return float(sum(float(b.sum()) for _, b in self.blocks()))
+        return float(sum(self.map_chunks(lambda a, b: float(self.chunk(a, b).sum()))))
 
 
 # --------------------------------------------------------------------------- sampling
 
 
-def sample_small(probs: FloatArray, shots: int,
-                 rng: np.random.Generator) -> tuple[IntArray, dict[int, int]]:
+def sample_small(
+    probs: FloatArray, shots: int, rng: np.random.Generator
+) -> tuple[IntArray, dict[int, int]]:
     """Exact i.i.d. inverse-CDF sampling of a small dense distribution, over its support.
 
     Returns the per-shot outcomes and their histogram. (Array methods rather than numpy
@@ -139,14 +188,16 @@ def sample_small(probs: FloatArray, shots: int,
     else:
         pick = cdf.searchsorted(u, "right").clip(0, support.size - 1)
     counts = np.bincount(pick, minlength=support.size)
-    hit = counts.nonzero()[0]
-    hist = dict(zip(support[hit].tolist(), counts[hit].tolist(), strict=True))
+    if counts.all():
+        hist = dict(zip(support.tolist(), counts.tolist(), strict=True))
+    else:
+        hit = counts.nonzero()[0]
+        hist = dict(zip(support[hit].tolist(), counts[hit].tolist(), strict=True))
     out: IntArray = support.take(pick)
     return out, hist
 
 
-def sample_cdf(dist: Distribution, total: float, shots: int,
-               rng: np.random.Generator) -> IntArray:
+def sample_cdf(dist: Distribution, total: float, shots: int, rng: np.random.Generator) -> IntArray:
     """Exact i.i.d. inverse-CDF sampling, streamed over the distribution's chunks.
 
     Each shot ``i`` draws ``u_i`` in order; its outcome is the first index whose cumulative
@@ -172,8 +223,9 @@ def sample_cdf(dist: Distribution, total: float, shots: int,
     return out
 
 
-def sample(dist: Distribution, shots: int,
-           rng: np.random.Generator) -> tuple[IntArray, dict[int, int]]:
+def sample(
+    dist: Distribution, shots: int, rng: np.random.Generator
+) -> tuple[IntArray, dict[int, int]]:
     """Per-shot outcomes (execution order) drawn i.i.d. from ``dist``, and their histogram."""
     if dist.size <= SMALL:
         return sample_small(dist.dense(), shots, rng)
@@ -203,16 +255,13 @@ def _threshold(dist: Distribution, keep: int, cutoff: float) -> float:
 
 
 def _select(dist: Distribution, threshold: float) -> tuple[IntArray, FloatArray]:
-    idx_parts, val_parts = [], []
-    for start, block in dist.blocks():
-        hit = np.flatnonzero(block >= threshold)
-        idx_parts.append(hit + start)
-        val_parts.append(block[hit])
-    return np.concatenate(idx_parts), np.concatenate(val_parts)
+    parts = dist.map_chunks(lambda a, b: dist.above(a, b, threshold))
+    return np.concatenate([i for i, _ in parts]), np.concatenate([v for _, v in parts])
 
 
-def probability_dict(dist: Distribution, *, max_outcomes: int | None,
-                     cutoff: float = PROBABILITY_CUTOFF) -> tuple[dict[int, float], bool]:
+def probability_dict(
+    dist: Distribution, *, max_outcomes: int | None, cutoff: float = PROBABILITY_CUTOFF
+) -> tuple[dict[int, float], bool]:
     """Exact probabilities as ``{outcome: p}`` (ascending keys), dropping ``p < cutoff``.
 
     When more than ``max_outcomes`` entries remain only the largest are kept (semantics.md
@@ -229,7 +278,7 @@ def probability_dict(dist: Distribution, *, max_outcomes: int | None,
         idx, values = _select(dist, cutoff)
     truncated = idx.size > limit
     if truncated:
-        top = np.argpartition(values, idx.size - limit)[idx.size - limit:]
+        top = np.argpartition(values, idx.size - limit)[idx.size - limit :]
         top.sort()
         idx, values = idx[top], values[top]
     return dict(zip(idx.tolist(), values.tolist(), strict=True)), bool(truncated)

@@ -159,14 +159,20 @@ def _ops(circuit: Circuit, *, max_targets: int | None = None) -> list[Op]:
     return out
 
 
-def _engine_state(n: int, ops: Sequence[Op], *, threads: int, check: Callable[[], None],
-                  ) -> tuple[np.ndarray, str]:
+def _engine_state(
+    n: int,
+    ops: Sequence[Op],
+    *,
+    threads: int,
+    check: Callable[[], None],
+) -> tuple[np.ndarray, str]:
     if n <= NUMPY_MAX_QUBITS:
         return statevector.simulate(n, ops), "numpy-complex128"
     state = None
     for start in range(0, max(1, len(ops)), QSIM_SEGMENT_GATES):
-        state = qsim.simulate(n, ops[start:start + QSIM_SEGMENT_GATES], threads=threads,
-                              initial=state)
+        state = qsim.simulate(
+            n, ops[start : start + QSIM_SEGMENT_GATES], threads=threads, initial=state
+        )
         check()
     assert state is not None
     return state, "qsim-complex64"
@@ -175,10 +181,17 @@ def _engine_state(n: int, ops: Sequence[Op], *, threads: int, check: Callable[[]
 # --------------------------------------------------------------------------- results
 
 
-def _sampled(samples: np.ndarray, hist: dict[int, int], shots: int, *,
-             method: str, n: int, engine: str) -> RunResult:
-    return RunResult(probabilities=sampling.frequencies(hist, shots), histogram=hist,
-                     samples=samples.tolist(), method=method, qubits=n, engine=engine)
+def _sampled(
+    samples: np.ndarray, hist: dict[int, int], shots: int, *, method: str, n: int, engine: str
+) -> RunResult:
+    return RunResult(
+        probabilities=sampling.frequencies(hist, shots),
+        histogram=hist,
+        samples=samples.tolist(),
+        method=method,
+        qubits=n,
+        engine=engine,
+    )
 
 
 def _from_ints(values: list[int], shots: int, *, method: str, n: int) -> RunResult:
@@ -186,8 +199,14 @@ def _from_ints(values: list[int], shots: int, *, method: str, n: int) -> RunResu
     for v in values:
         hist[v] = hist.get(v, 0) + 1
     hist = dict(sorted(hist.items()))
-    return RunResult(probabilities=sampling.frequencies(hist, shots), histogram=hist,
-                     samples=values, method=method, qubits=n, engine="stim")
+    return RunResult(
+        probabilities=sampling.frequencies(hist, shots),
+        histogram=hist,
+        samples=values,
+        method=method,
+        qubits=n,
+        engine="stim",
+    )
 
 
 def _check_shots(shots: int | None) -> None:
@@ -198,58 +217,102 @@ def _check_shots(shots: int | None) -> None:
 # --------------------------------------------------------------------------- ideal
 
 
-def _stabilizer_ideal(circuit: Circuit, stim_circuit: object, *, shots: int | None, seed: int,
-                      max_outcomes: int | None) -> RunResult:
+def _stabilizer_ideal(
+    circuit: Circuit,
+    stim_circuit: object,
+    *,
+    shots: int | None,
+    seed: int,
+    max_outcomes: int | None,
+) -> RunResult:
     n = circuit.qubits
     if shots is None:
         probs, truncated = stabilizer.probabilities(n, stim_circuit, max_outcomes=max_outcomes)
-        return RunResult(probabilities=probs, histogram=None, samples=None, method="stabilizer",
-                         qubits=n, engine="stim", truncated=truncated)
+        return RunResult(
+            probabilities=probs,
+            histogram=None,
+            samples=None,
+            method="stabilizer",
+            qubits=n,
+            engine="stim",
+            truncated=truncated,
+        )
     bits = stabilizer.sample(n, stim_circuit, shots, sampling.derive_seed(seed, "stim"))
     return _from_ints(sampling.bits_to_ints(bits), shots, method="stabilizer", n=n)
 
 
-def _small_ideal(circuit: Circuit, *, shots: int | None, seed: int,
-                 max_outcomes: int | None) -> RunResult:
+def _small_ideal(
+    circuit: Circuit, *, shots: int | None, seed: int, max_outcomes: int | None
+) -> RunResult:
     """The numpy path for narrow circuits, kept lean: its cost is per-call overhead."""
     n = circuit.qubits
     psi = statevector.simulate(n, _ops(circuit))
     probs = psi.real * psi.real + psi.imag * psi.imag
     if shots is None:
-        exact, truncated = sampling.probability_dict(sampling.Distribution(probs=probs),
-                                                     max_outcomes=max_outcomes)
-        return RunResult(probabilities=exact, histogram=None, samples=None, method="statevector",
-                         qubits=n, engine="numpy-complex128", truncated=truncated)
+        exact, truncated = sampling.probability_dict(
+            sampling.Distribution(probs=probs), max_outcomes=max_outcomes
+        )
+        return RunResult(
+            probabilities=exact,
+            histogram=None,
+            samples=None,
+            method="statevector",
+            qubits=n,
+            engine="numpy-complex128",
+            truncated=truncated,
+        )
     samples, hist = sampling.sample_small(probs, shots, sampling.derive_rng(seed, "shots"))
-    return RunResult(probabilities=sampling.frequencies(hist, shots), histogram=hist,
-                     samples=samples.tolist(), method="statevector", qubits=n,
-                     engine="numpy-complex128")
+    return RunResult(
+        probabilities=sampling.frequencies(hist, shots),
+        histogram=hist,
+        samples=samples.tolist(),
+        method="statevector",
+        qubits=n,
+        engine="numpy-complex128",
+    )
 
 
-def _run_ideal(circuit: Circuit, *, shots: int | None, seed: int, threads: int, limit: int,
-               check: Callable[[], None], method: Method | None,
-               max_outcomes: int | None) -> RunResult:
+def _run_ideal(
+    circuit: Circuit,
+    *,
+    shots: int | None,
+    seed: int,
+    threads: int,
+    limit: int,
+    check: Callable[[], None],
+    method: Method | None,
+    max_outcomes: int | None,
+) -> RunResult:
     n = circuit.qubits
     if n <= NUMPY_MAX_QUBITS and method in (None, "statevector") and (shots or 0) < 1 << 22:
         return _small_ideal(circuit, shots=shots, seed=seed, max_outcomes=max_outcomes)
     needed = _sv_bytes(n, shots=shots, max_outcomes=max_outcomes)
     wants_stim = method == "stabilizer" or (
-        method is None and (n >= STABILIZER_MIN_QUBITS or needed > limit))
+        method is None and (n >= STABILIZER_MIN_QUBITS or needed > limit)
+    )
     if wants_stim:
         stim_circuit = stabilizer.to_stim(n, _ops(circuit))
         if stim_circuit is not None:
-            return _stabilizer_ideal(circuit, stim_circuit, shots=shots, seed=seed,
-                                     max_outcomes=max_outcomes)
+            return _stabilizer_ideal(
+                circuit, stim_circuit, shots=shots, seed=seed, max_outcomes=max_outcomes
+            )
         if method == "stabilizer":
             raise ValueError("method 'stabilizer' needs a Clifford circuit")
     _guard(needed, limit, n, "state vector")
     ops = _ops(circuit, max_targets=None if n <= NUMPY_MAX_QUBITS else qsim.MAX_TARGETS)
     state, engine = _engine_state(n, ops, threads=threads, check=check)
-    dist = sampling.Distribution(state=state)
+    dist = sampling.Distribution(state=state, threads=threads)
     if shots is None:
         probs, truncated = sampling.probability_dict(dist, max_outcomes=max_outcomes)
-        return RunResult(probabilities=probs, histogram=None, samples=None,
-                         method="statevector", qubits=n, engine=engine, truncated=truncated)
+        return RunResult(
+            probabilities=probs,
+            histogram=None,
+            samples=None,
+            method="statevector",
+            qubits=n,
+            engine=engine,
+            truncated=truncated,
+        )
     samples, hist = sampling.sample(dist, shots, sampling.derive_rng(seed, "shots"))
     return _sampled(samples, hist, shots, method="statevector", n=n, engine=engine)
 
@@ -275,50 +338,79 @@ def _choose_noisy(n: int, gates: int, shots: int, method: Method | None) -> Meth
 
 def _trajectory_apply(n: int, threads: int) -> tuple[trajectories.Apply, str]:
     if n <= NUMPY_MAX_QUBITS_NOISY:
-        return (lambda w, ops, init: statevector.simulate(w, ops, initial=init),
-                "numpy-complex128")
-    return (lambda w, ops, init: qsim.simulate(w, ops, threads=threads, fuse=2,
-                                               initial=init),
-            "qsim-complex64")
+        return (lambda w, ops, init: statevector.simulate(w, ops, initial=init), "numpy-complex128")
+    return (
+        lambda w, ops, init: qsim.simulate(w, ops, threads=threads, fuse=2, initial=init),
+        "qsim-complex64",
+    )
 
 
-def _run_trajectories(n: int, gates: list[tuple[tuple[int, ...], np.ndarray]],
-                      model: NoiseModel, *, shots: int, seed: int, threads: int, limit: int,
-                      check: Callable[[], None]) -> RunResult:
+def _run_trajectories(
+    n: int,
+    gates: list[tuple[tuple[int, ...], np.ndarray]],
+    model: NoiseModel,
+    *,
+    shots: int,
+    seed: int,
+    threads: int,
+    limit: int,
+    check: Callable[[], None],
+) -> RunResult:
     state_bytes = (16 if n <= NUMPY_MAX_QUBITS_NOISY else 8) * 2.0**n
     _guard(4 * state_bytes + shots * 160, limit, n, "noisy simulation")
     probs = np.array([model.error_probability(len(q)) for q, _ in gates], dtype=np.float64)
     kinds = np.array([3 if len(q) == 1 else 15 for q, _ in gates], dtype=np.int64)
-    patterns, group = trajectories.draw_patterns(probs, kinds, shots,
-                                                 sampling.derive_rng(seed, "patterns"))
+    patterns, group = trajectories.draw_patterns(
+        probs, kinds, shots, sampling.derive_rng(seed, "patterns")
+    )
     program = trajectories.Program.from_gates(n, gates)
     apply, engine = _trajectory_apply(n, threads)
     rng = sampling.derive_rng(seed, "outcomes")
     budget = max(0.0, min(CHECKPOINT_BYTES, limit - 4 * state_bytes))
     samples = trajectories.evaluate(
-        program, patterns, group, apply=apply, check=check,
+        program,
+        patterns,
+        group,
+        apply=apply,
+        check=check,
         sample=lambda psi, k: sampling.sample(sampling.Distribution(state=psi), k, rng)[0],
         max_checkpoints=max(1, int(budget // state_bytes)),
     )
-    return _sampled(samples, sampling.histogram(samples), shots, method="trajectories", n=n,
-                    engine=engine)
+    return _sampled(
+        samples, sampling.histogram(samples), shots, method="trajectories", n=n, engine=engine
+    )
 
 
-def _run_density(n: int, gates: list[tuple[tuple[int, ...], np.ndarray]],
-                 model: NoiseModel, *, shots: int, seed: int, limit: int,
-                 check: Callable[[], None]) -> RunResult:
+def _run_density(
+    n: int,
+    gates: list[tuple[tuple[int, ...], np.ndarray]],
+    model: NoiseModel,
+    *,
+    shots: int,
+    seed: int,
+    limit: int,
+    check: Callable[[], None],
+) -> RunResult:
     _guard(3 * 16 * 4.0**n + shots * 160, limit, n, "density matrix")
     rated = [(q, m, model.p1q if len(q) == 1 else model.p2q) for q, m in gates]
     probs = density.probabilities(n, rated, check=check)
-    samples, hist = sampling.sample(sampling.Distribution(probs=probs), shots,
-                                    sampling.derive_rng(seed, "shots"))
-    return _sampled(samples, hist, shots, method="density_matrix", n=n,
-                    engine="numpy-complex128")
+    samples, hist = sampling.sample(
+        sampling.Distribution(probs=probs), shots, sampling.derive_rng(seed, "shots")
+    )
+    return _sampled(samples, hist, shots, method="density_matrix", n=n, engine="numpy-complex128")
 
 
-def _run_noisy(circuit: Circuit, model: NoiseModel, *, shots: int | None, seed: int,
-               threads: int, limit: int, check: Callable[[], None],
-               method: Method | None) -> RunResult:
+def _run_noisy(
+    circuit: Circuit,
+    model: NoiseModel,
+    *,
+    shots: int | None,
+    seed: int,
+    threads: int,
+    limit: int,
+    check: Callable[[], None],
+    method: Method | None,
+) -> RunResult:
     if shots is None:
         raise ValueError("a noisy simulation samples shots; shots=None is ideal-only")
     native = _native_gates(circuit, model)
@@ -329,7 +421,9 @@ def _run_noisy(circuit: Circuit, model: NoiseModel, *, shots: int | None, seed: 
         if all(c is not None for c in locals_):
             noisy = stabilizer.noisy_circuit(
                 [(q, c) for (q, _), c in zip(gates, locals_, strict=True) if c is not None],
-                model.p1q, model.p2q)
+                model.p1q,
+                model.p2q,
+            )
             bits = stabilizer.sample(n, noisy, shots, sampling.derive_seed(seed, "stim"))
             return _from_ints(sampling.bits_to_ints(bits), shots, method="stabilizer", n=n)
         if method == "stabilizer":
@@ -337,8 +431,9 @@ def _run_noisy(circuit: Circuit, model: NoiseModel, *, shots: int | None, seed: 
     chosen = _choose_noisy(n, len(gates), shots, method)
     if chosen == "density_matrix":
         return _run_density(n, gates, model, shots=shots, seed=seed, limit=limit, check=check)
-    return _run_trajectories(n, gates, model, shots=shots, seed=seed, threads=threads,
-                             limit=limit, check=check)
+    return _run_trajectories(
+        n, gates, model, shots=shots, seed=seed, threads=threads, limit=limit, check=check
+    )
 
 
 # --------------------------------------------------------------------------- public
@@ -391,7 +486,23 @@ def run(
     if noise is None or noise.is_ideal:
         if noise is not None:
             check_family(circuit, noise.native_2q)
-        return _run_ideal(circuit, shots=shots, seed=seed, threads=threads, limit=limit,
-                          check=check, method=method, max_outcomes=max_outcomes)
-    return _run_noisy(circuit, noise, shots=shots, seed=seed, threads=threads, limit=limit,
-                      check=check, method=method)
+        return _run_ideal(
+            circuit,
+            shots=shots,
+            seed=seed,
+            threads=threads,
+            limit=limit,
+            check=check,
+            method=method,
+            max_outcomes=max_outcomes,
+        )
+    return _run_noisy(
+        circuit,
+        noise,
+        shots=shots,
+        seed=seed,
+        threads=threads,
+        limit=limit,
+        check=check,
+        method=method,
+    )

@@ -330,3 +330,29 @@ def test_stim_sampling_is_seeded() -> None:
     b = run(c, shots=400, noise=noise_model("aria-1"), seed=9)
     other = run(c, shots=400, noise=noise_model("aria-1"), seed=10)
     assert a.method == "stabilizer" and a.samples == b.samples and a.samples != other.samples
+
+
+# A non-commuting pauliexp on 8 targets has no exact lowering (synthesis.MAX_DENSE_QUBITS = 6).
+WIDE_NONCOMMUTING = {"gate": "pauliexp", "targets": list(range(8)),
+                     "terms": ["XXXXXXXX", "ZIIIIIII"], "coefficients": [0.3, 0.5], "time": 0.7}
+
+
+@pytest.mark.parametrize(("noise", "family"), [
+    pytest.param(None, None, id="ideal, qsim path"),
+    pytest.param("aria-1", "ms", id="noisy aria-1 (ms)"),
+    pytest.param("forte-1", "zz", id="noisy forte-1 (zz)"),
+])
+def test_gate_that_cannot_be_compiled_fails_with_compilation_error(noise: str | None,
+                                                                   family: str | None) -> None:
+    c = qis([{"gate": "h", "target": 0}, WIDE_NONCOMMUTING], qubits=12)
+    with pytest.raises(JobFailure) as info:
+        run(c, shots=None if noise is None else 10,
+            noise=noise_model(noise) if noise else None, seed=1)
+    assert info.value.code == "CompilationError"
+    assert info.value.message.startswith("input.circuit[1]: ")
+    assert "8-target non-commuting pauliexp" in info.value.message
+    if family is not None:
+        with pytest.raises(JobFailure) as direct:
+            compile_native(c, family=family)  # type: ignore[arg-type]
+        assert (direct.value.code, direct.value.message) == ("CompilationError",
+                                                             info.value.message)

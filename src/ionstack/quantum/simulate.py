@@ -147,13 +147,22 @@ def _ir_op(op: tuple[Any, ...]) -> Op:
 
 
 def _ops(circuit: Circuit, *, max_targets: int | None = None) -> list[Op]:
-    """Engine ops; gates wider than ``max_targets`` are lowered exactly (global phase dropped)."""
+    """Engine ops; gates wider than ``max_targets`` are lowered exactly (global phase dropped).
+
+    Raises:
+        JobFailure: ``CompilationError`` naming the gate when a wide gate cannot be lowered
+            (as :func:`~ionstack.quantum.compile.compile_native` does).
+    """
     out: list[Op] = []
-    for g in circuit.gates:
+    for i, g in enumerate(circuit.gates):
         if g.name == "nop":
             continue
         if max_targets is not None and len(g.targets) > max_targets:
-            out.extend(_ir_op(op) for op in lower_gate(g).ops)
+            try:
+                lowered = lower_gate(g)
+            except (ValueError, np.linalg.LinAlgError) as exc:
+                raise JobFailure("CompilationError", f"input.circuit[{i}]: {exc}") from exc
+            out.extend(_ir_op(op) for op in lowered.ops)
         else:
             out.append((g.targets, g.controls, G.base_matrix(g, circuit.gateset)))
     return out

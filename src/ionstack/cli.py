@@ -121,6 +121,7 @@ def serve(
     from ionstack.api.state import prepare_database
     from ionstack.app import create_app
     from ionstack.logs import configure_logging
+    from ionstack.metrics import multiprocess_directory
     from ionstack.store.database import make_engine, make_sessionmaker
     from ionstack.supervisor import WorkerPool
 
@@ -131,25 +132,27 @@ def serve(
     engine.dispose()
     if made is not None and settings.bootstrap_key is None:
         _show_bootstrap(made, settings)
-    pool = WorkerPool(settings, count=settings.effective_workers)
-    pool.start()
-    print(
-        f"ionstack serving {settings.base_url}/v0.4 with {pool.count} worker process(es) "
-        f"(docs {settings.base_url}/docs, database {_redact(settings.effective_database_url)})",
-        file=sys.stderr,
-        flush=True,
-    )
-    try:
-        uvicorn.run(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=10,
+    # one metrics directory for this server and the workers it starts (ionstack/metrics.py)
+    with multiprocess_directory():
+        pool = WorkerPool(settings, count=settings.effective_workers)
+        pool.start()
+        print(
+            f"ionstack serving {settings.base_url}/v0.4 with {pool.count} worker process(es) "
+            f"(docs {settings.base_url}/docs, database {_redact(settings.effective_database_url)})",
+            file=sys.stderr,
+            flush=True,
         )
-    finally:
-        pool.stop()
+        try:
+            uvicorn.run(
+                create_app(settings),
+                host=settings.host,
+                port=settings.port,
+                log_config=None,
+                access_log=False,
+                timeout_graceful_shutdown=10,
+            )
+        finally:
+            pool.stop()
 
 
 @app.command()

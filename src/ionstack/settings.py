@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     )
     log_level: str = "info"
     log_json: bool = False
+    metrics_enabled: bool = Field(default=True, description="Serve Prometheus /metrics.")
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, /metrics needs `Authorization: Bearer <token>`; else it is open.",
+    )
 
     # --- jobs (semantics.md §5.3; every value a [P] default) ----------------------------------
     default_shots: int = Field(default=100, ge=1)

@@ -81,8 +81,15 @@ def random_qis(n: int, depth: int, seed: int) -> list[dict[str, Any]]:
         if n >= 3:
             a, b, c = (int(x) for x in rng.choice(n, 3, replace=False))
             out.append({"gate": "x", "targets": [a], "controls": [b, c]})
-            out.append({"gate": "pauliexp", "targets": [a, b], "terms": ["XY", "ZI"],
-                        "coefficients": [0.3, float(rng.normal())], "time": 0.7})
+            out.append(
+                {
+                    "gate": "pauliexp",
+                    "targets": [a, b],
+                    "terms": ["XY", "ZI"],
+                    "coefficients": [0.3, float(rng.normal())],
+                    "time": 0.7,
+                }
+            )
     return out
 
 

@@ -36,14 +36,20 @@ def qis_gate(draw: st.DrawFn, n: int) -> dict[str, Any]:
     if kind == "fixed":
         return {"gate": draw(st.sampled_from(FIXED_1Q)), "target": qubits[0]}
     if kind == "rot":
-        return {"gate": draw(st.sampled_from(ROT_1Q)), "target": qubits[0],
-                "rotation": draw(angles)}
+        return {
+            "gate": draw(st.sampled_from(ROT_1Q)),
+            "target": qubits[0],
+            "rotation": draw(angles),
+        }
     if kind == "cnot":
         return {"gate": "cnot", "control": qubits[0], "target": qubits[1]}
     if kind == "ctl":
         k = draw(st.integers(1, n - 1))
-        gate: dict[str, Any] = {"gate": draw(st.sampled_from(FIXED_1Q + ROT_1Q)),
-                                "targets": [qubits[0]], "controls": list(qubits[1:k + 1])}
+        gate: dict[str, Any] = {
+            "gate": draw(st.sampled_from(FIXED_1Q + ROT_1Q)),
+            "targets": [qubits[0]],
+            "controls": list(qubits[1 : k + 1]),
+        }
         if gate["gate"] in ROT_1Q:
             gate["rotation"] = draw(angles)
         return gate
@@ -57,9 +63,13 @@ def qis_gate(draw: st.DrawFn, n: int) -> dict[str, Any]:
         return gate
     m = draw(st.integers(1, n))
     terms = draw(st.lists(st.text("IXYZ", min_size=m, max_size=m), min_size=1, max_size=3))
-    gate = {"gate": "pauliexp", "targets": list(qubits[:m]), "terms": terms,
-            "coefficients": [draw(angles) for _ in terms],
-            "time": draw(st.floats(0, 2, allow_nan=False))}
+    gate = {
+        "gate": "pauliexp",
+        "targets": list(qubits[:m]),
+        "terms": terms,
+        "coefficients": [draw(angles) for _ in terms],
+        "time": draw(st.floats(0, 2, allow_nan=False)),
+    }
     if m < n and draw(st.booleans()):
         gate["controls"] = [qubits[m]]
     return gate
@@ -96,8 +106,7 @@ def test_compiled_native_is_unitary_equivalent(family: str, raw: Raw) -> None:
     _check_native_ranges(compiled, family)
     assert phase_distance(circuit_unitary(compiled), circuit_unitary(circuit)) < 1e-9
     # The export is valid ionq.native.v1 input and means the same circuit.
-    again = parse_circuit(native_json(compiled)["circuit"], gateset="native",
-                          qubits=circuit.qubits)
+    again = parse_circuit(native_json(compiled)["circuit"], gateset="native", qubits=circuit.qubits)
     assert phase_distance(circuit_unitary(again), circuit_unitary(circuit)) < 1e-9
 
 
@@ -111,16 +120,38 @@ def test_drop_final_z_keeps_outcome_distribution(family: str, raw: Raw) -> None:
     assert np.allclose(np.abs(circuit_unitary(compiled)[:, 0]) ** 2, exact, atol=1e-9)
 
 
-@pytest.mark.parametrize(("gate", "n"), [
-    pytest.param({"gate": "x", "targets": [4], "controls": [0, 1, 2, 3]}, 5, id="4 controls"),
-    pytest.param({"gate": "ry", "targets": [0], "controls": [1, 2, 3], "rotation": 0.3}, 4,
-                 id="mc-ry"),
-    pytest.param({"gate": "pauliexp", "targets": [0, 1, 2, 3], "terms": ["XYZX", "ZZXI"],
-                  "coefficients": [0.3, 0.8], "time": 0.7}, 4, id="4-target non-commuting"),
-    pytest.param({"gate": "pauliexp", "targets": [0, 1], "terms": ["XY", "ZI"],
-                  "coefficients": [0.3, 0.8], "time": 0.7, "controls": [2, 3, 4]}, 5,
-                 id="controlled non-commuting"),
-])
+@pytest.mark.parametrize(
+    ("gate", "n"),
+    [
+        pytest.param({"gate": "x", "targets": [4], "controls": [0, 1, 2, 3]}, 5, id="4 controls"),
+        pytest.param(
+            {"gate": "ry", "targets": [0], "controls": [1, 2, 3], "rotation": 0.3}, 4, id="mc-ry"
+        ),
+        pytest.param(
+            {
+                "gate": "pauliexp",
+                "targets": [0, 1, 2, 3],
+                "terms": ["XYZX", "ZZXI"],
+                "coefficients": [0.3, 0.8],
+                "time": 0.7,
+            },
+            4,
+            id="4-target non-commuting",
+        ),
+        pytest.param(
+            {
+                "gate": "pauliexp",
+                "targets": [0, 1],
+                "terms": ["XY", "ZI"],
+                "coefficients": [0.3, 0.8],
+                "time": 0.7,
+                "controls": [2, 3, 4],
+            },
+            5,
+            id="controlled non-commuting",
+        ),
+    ],
+)
 def test_wide_gates_compile_exactly(gate: dict[str, Any], n: int) -> None:
     circuit = qis([gate], qubits=n)
     for family in ("ms", "zz"):
@@ -147,17 +178,27 @@ def test_bell_compiles_to_one_entangler() -> None:
 
 
 def test_native_input_is_returned_unchanged() -> None:
-    c = native([{"gate": "gpi2", "target": 0, "phase": 0.25},
-                {"gate": "ms", "targets": [0, 1], "phases": [0, 0]}])
+    c = native(
+        [
+            {"gate": "gpi2", "target": 0, "phase": 0.25},
+            {"gate": "ms", "targets": [0, 1], "phases": [0, 0]},
+        ]
+    )
     assert compile_native(c, family="ms") is c
 
 
-@pytest.mark.parametrize(("gate", "family", "bad"), [
-    pytest.param({"gate": "ms", "targets": [0, 1], "phases": [0, 0]}, "zz", "ms", id="ms on forte"),
-    pytest.param({"gate": "zz", "targets": [0, 1], "angle": 0.25}, "ms", "zz", id="zz on aria"),
-])
-def test_native_gate_of_other_family_is_unsupported(gate: dict[str, Any], family: str,
-                                                    bad: str) -> None:
+@pytest.mark.parametrize(
+    ("gate", "family", "bad"),
+    [
+        pytest.param(
+            {"gate": "ms", "targets": [0, 1], "phases": [0, 0]}, "zz", "ms", id="ms on forte"
+        ),
+        pytest.param({"gate": "zz", "targets": [0, 1], "angle": 0.25}, "ms", "zz", id="zz on aria"),
+    ],
+)
+def test_native_gate_of_other_family_is_unsupported(
+    gate: dict[str, Any], family: str, bad: str
+) -> None:
     with pytest.raises(JobFailure) as info:
         compile_native(native([gate]), family=family)  # type: ignore[arg-type]
     assert info.value.code == "UnsupportedGate"
@@ -167,34 +208,81 @@ def test_native_gate_of_other_family_is_unsupported(gate: dict[str, Any], family
 # --------------------------------------------------------------------------- gate counts
 
 COUNTS: list[Any] = [
-    pytest.param("qis", [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}],
-                 {"1q": 1, "2q": 1}, id="bell"),
-    pytest.param("qis", [{"gate": "h", "targets": [0, 1, 2]}], {"1q": 3, "2q": 0},
-                 id="broadcast counts per target"),
-    pytest.param("qis", [{"gate": "x", "targets": [3], "controls": [0, 1, 2]}],
-                 {"1q": 0, "2q": 12}, id="Azure doc: NOT with 3 controls = 6·(4−2)"),
-    pytest.param("qis", [{"gate": "x", "targets": [2], "controls": [0, 1]}], {"1q": 0, "2q": 6},
-                 id="toffoli = 6·(3−2)"),
-    pytest.param("qis", [{"gate": "swap", "targets": [0, 1], "controls": [2]}],
-                 {"1q": 0, "2q": 6}, id="cswap, N = 3"),
-    pytest.param("qis", [{"gate": "rz", "target": 1, "controls": [0], "rotation": 1}],
-                 {"1q": 0, "2q": 1}, id="1q gate with one control"),
-    pytest.param("qis", [{"gate": g, "targets": [0, 1], "rotation": 1} for g in ("xx", "yy", "zz")]
-                 + [{"gate": "swap", "targets": [0, 1]}], {"1q": 0, "2q": 4}, id="2q gates"),
-    pytest.param("qis", [{"gate": "pauliexp", "targets": [0, 1, 2], "terms": ["XYZ", "IIZ", "III"],
-                          "coefficients": [1, 1, 1], "time": 1}],
-                 {"1q": (1 + 2 * 2) + 1, "2q": 2 * 2}, id="pauliexp per-term rule"),
-    pytest.param("native", [{"gate": "gpi", "target": 0, "phase": 0},
-                            {"gate": "gpi2", "targets": [0, 1], "phase": 0},
-                            {"gate": "ms", "targets": [0, 1], "phases": [0, 0]},
-                            {"gate": "nop", "targets": [0]}], {"1q": 3, "2q": 1},
-                 id="native, nop not counted"),
+    pytest.param(
+        "qis",
+        [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}],
+        {"1q": 1, "2q": 1},
+        id="bell",
+    ),
+    pytest.param(
+        "qis",
+        [{"gate": "h", "targets": [0, 1, 2]}],
+        {"1q": 3, "2q": 0},
+        id="broadcast counts per target",
+    ),
+    pytest.param(
+        "qis",
+        [{"gate": "x", "targets": [3], "controls": [0, 1, 2]}],
+        {"1q": 0, "2q": 12},
+        id="Azure doc: NOT with 3 controls = 6·(4−2)",
+    ),
+    pytest.param(
+        "qis",
+        [{"gate": "x", "targets": [2], "controls": [0, 1]}],
+        {"1q": 0, "2q": 6},
+        id="toffoli = 6·(3−2)",
+    ),
+    pytest.param(
+        "qis",
+        [{"gate": "swap", "targets": [0, 1], "controls": [2]}],
+        {"1q": 0, "2q": 6},
+        id="cswap, N = 3",
+    ),
+    pytest.param(
+        "qis",
+        [{"gate": "rz", "target": 1, "controls": [0], "rotation": 1}],
+        {"1q": 0, "2q": 1},
+        id="1q gate with one control",
+    ),
+    pytest.param(
+        "qis",
+        [{"gate": g, "targets": [0, 1], "rotation": 1} for g in ("xx", "yy", "zz")]
+        + [{"gate": "swap", "targets": [0, 1]}],
+        {"1q": 0, "2q": 4},
+        id="2q gates",
+    ),
+    pytest.param(
+        "qis",
+        [
+            {
+                "gate": "pauliexp",
+                "targets": [0, 1, 2],
+                "terms": ["XYZ", "IIZ", "III"],
+                "coefficients": [1, 1, 1],
+                "time": 1,
+            }
+        ],
+        {"1q": (1 + 2 * 2) + 1, "2q": 2 * 2},
+        id="pauliexp per-term rule",
+    ),
+    pytest.param(
+        "native",
+        [
+            {"gate": "gpi", "target": 0, "phase": 0},
+            {"gate": "gpi2", "targets": [0, 1], "phase": 0},
+            {"gate": "ms", "targets": [0, 1], "phases": [0, 0]},
+            {"gate": "nop", "targets": [0]},
+        ],
+        {"1q": 3, "2q": 1},
+        id="native, nop not counted",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("gateset", "gates", "expected"), COUNTS)
-def test_gate_counts_billing_rules(gateset: str, gates: list[dict[str, Any]],
-                                   expected: dict[str, int]) -> None:
+def test_gate_counts_billing_rules(
+    gateset: str, gates: list[dict[str, Any]], expected: dict[str, int]
+) -> None:
     c = parse_circuit(gates, gateset=gateset, qubits=4)
     assert gate_counts(c) == expected
 
@@ -203,18 +291,34 @@ def test_gate_counts_billing_rules(gateset: str, gates: list[dict[str, Any]],
 
 
 def test_qasm3_matches_semantics_example() -> None:
-    c = native([{"gate": "gpi2", "target": 0, "phase": 0.25},
-                {"gate": "ms", "targets": [0, 1], "phases": [0, 0], "angle": 0.25}], qubits=2)
-    assert to_qasm3(c) == ("OPENQASM 3.0;\nqubit[2] q;\nbit[2] c;\ngpi2(0.25) q[0];\n"
-                           "ms(0, 0, 0.25) q[0], q[1];\nc = measure q;\n")
+    c = native(
+        [
+            {"gate": "gpi2", "target": 0, "phase": 0.25},
+            {"gate": "ms", "targets": [0, 1], "phases": [0, 0], "angle": 0.25},
+        ],
+        qubits=2,
+    )
+    assert to_qasm3(c) == (
+        "OPENQASM 3.0;\nqubit[2] q;\nbit[2] c;\ngpi2(0.25) q[0];\n"
+        "ms(0, 0, 0.25) q[0], q[1];\nc = measure q;\n"
+    )
 
 
 def test_native_json_shape() -> None:
-    c = native([{"gate": "gpi", "target": 1, "phase": 0.5},
-                {"gate": "zz", "targets": [0, 1], "phase": 0.125}], qubits=3)
-    assert native_json(c) == {"qubits": 3, "circuit": [
-        {"gate": "gpi", "target": 1, "phase": 0.5},
-        {"gate": "zz", "targets": [0, 1], "angle": 0.125}]}
+    c = native(
+        [
+            {"gate": "gpi", "target": 1, "phase": 0.5},
+            {"gate": "zz", "targets": [0, 1], "phase": 0.125},
+        ],
+        qubits=3,
+    )
+    assert native_json(c) == {
+        "qubits": 3,
+        "circuit": [
+            {"gate": "gpi", "target": 1, "phase": 0.5},
+            {"gate": "zz", "targets": [0, 1], "angle": 0.125},
+        ],
+    }
 
 
 def test_exports_need_a_native_circuit() -> None:

@@ -13,18 +13,33 @@ from ionstack.quantum.simulate import RunResult
 BELL = [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}]
 
 
-@pytest.mark.parametrize(("shots", "variants"), [
-    (100, 5), (499, 5), (500, 5), (999, 9), (1000, 10), (2500, 25), (100000, 25),
-])
+@pytest.mark.parametrize(
+    ("shots", "variants"),
+    [
+        (100, 5),
+        (499, 5),
+        (500, 5),
+        (999, 9),
+        (1000, 10),
+        (2500, 25),
+        (100000, 25),
+    ],
+)
 def test_variant_count(shots: int, variants: int) -> None:
     assert debias.variant_count(shots) == variants
 
 
-@pytest.mark.parametrize(("shots", "variants", "split"), [
-    (1000, 10, [100] * 10), (1003, 10, [101, 101, 101] + [100] * 7), (12, 5, [3, 3, 2, 2, 2]),
-])
-def test_shot_split_gives_extra_shots_to_the_first_variants(shots: int, variants: int,
-                                                            split: list[int]) -> None:
+@pytest.mark.parametrize(
+    ("shots", "variants", "split"),
+    [
+        (1000, 10, [100] * 10),
+        (1003, 10, [101, 101, 101] + [100] * 7),
+        (12, 5, [3, 3, 2, 2, 2]),
+    ],
+)
+def test_shot_split_gives_extra_shots_to_the_first_variants(
+    shots: int, variants: int, split: list[int]
+) -> None:
     assert debias.split_shots(shots, variants) == split
 
 
@@ -46,8 +61,11 @@ def test_too_wide_for_backend() -> None:
 
 @pytest.mark.parametrize("gateset", ["qis", "native"])
 def test_variant_results_are_logical(gateset: str) -> None:
-    c = (qis([{"gate": "x", "target": 1}], qubits=3) if gateset == "qis"
-         else native([{"gate": "gpi", "target": 1, "phase": 0}], qubits=3))
+    c = (
+        qis([{"gate": "x", "target": 1}], qubits=3)
+        if gateset == "qis"
+        else native([{"gate": "gpi", "target": 1, "phase": 0}], qubits=3)
+    )
     results = debias.run_debiased(c, shots=600, noise=None, seed=3, backend_qubits=25)
     assert len(results) == 6
     assert any(r.variant.flip_mask for r in results)
@@ -57,21 +75,27 @@ def test_variant_results_are_logical(gateset: str) -> None:
 
 
 def test_noisy_debiased_bell() -> None:
-    results = debias.run_debiased(qis(BELL), shots=2000, noise=noise_model("aria-1"), seed=5,
-                                  backend_qubits=25)
+    results = debias.run_debiased(
+        qis(BELL), shots=2000, noise=noise_model("aria-1"), seed=5, backend_qubits=25
+    )
     avg = debias.aggregate(results, "average")
     assert sum(avg.values()) == pytest.approx(1.0)
     assert avg[0] + avg[3] > 0.9
-    assert debias.pooled_histogram(results) == {
-        k: round(v * 2000) for k, v in avg.items()}
+    assert debias.pooled_histogram(results) == {k: round(v * 2000) for k, v in avg.items()}
     assert len(debias.pooled_samples(results)) == 2000
 
 
 def _variant(hist: dict[int, int]) -> debias.VariantResult:
     shots = sum(hist.values())
     v = debias.Variant(index=0, qubit_map=(0,), flip_mask=0, shots=shots)
-    r = RunResult(probabilities={k: c / shots for k, c in hist.items()}, histogram=hist,
-                  samples=None, method="statevector", qubits=2, engine="numpy-complex128")
+    r = RunResult(
+        probabilities={k: c / shots for k, c in hist.items()},
+        histogram=hist,
+        samples=None,
+        method="statevector",
+        qubits=2,
+        engine="numpy-complex128",
+    )
     return debias.VariantResult(variant=v, result=r)
 
 
@@ -81,7 +105,11 @@ def test_average_is_shot_weighted() -> None:
 
 
 def test_sharpen_is_plurality_vote_with_smallest_key_on_ties() -> None:
-    vs = [_variant({0: 60, 3: 40}), _variant({0: 30, 3: 70}), _variant({1: 50, 2: 50}),
-          _variant({3: 80, 0: 20})]
+    vs = [
+        _variant({0: 60, 3: 40}),
+        _variant({0: 30, 3: 70}),
+        _variant({1: 50, 2: 50}),
+        _variant({3: 80, 0: 20}),
+    ]
     assert debias.aggregate(vs, "sharpen") == {0: 0.25, 1: 0.25, 3: 0.5}
     assert debias.aggregate(vs, "voting") == debias.sharpen(vs)

@@ -19,8 +19,9 @@ TABLE = [  # semantics.md §4, typed in
 
 
 @pytest.mark.parametrize(("name", "r1", "r2", "qubits", "family"), TABLE, ids=[t[0] for t in TABLE])
-def test_models_match_semantics_table(name: str, r1: float, r2: float, qubits: int,
-                                      family: str | None) -> None:
+def test_models_match_semantics_table(
+    name: str, r1: float, r2: float, qubits: int, family: str | None
+) -> None:
     m = noise_model(name)
     assert (m.name, m.p1q, m.p2q, m.max_qubits, m.native_2q) == (name, r1, r2, qubits, family)
 

@@ -33,13 +33,16 @@ def test_bell_ideal_probabilities() -> None:
     assert (r.histogram, r.samples, r.method) == (None, None, "statevector")
 
 
-@pytest.mark.parametrize(("n", "qubit", "key", "method"), [
-    pytest.param(2, 0, 1, None, id="x on q0 of 2 → 1"),
-    pytest.param(2, 1, 2, None, id="x on q1 of 2 → 2 (little-endian)"),
-    pytest.param(3, 2, 4, None, id="x on q2 of 3 → 4"),
-    pytest.param(12, 11, 2048, None, id="qsim path"),
-    pytest.param(40, 39, 1 << 39, None, id="stim path, 40 qubits"),
-])
+@pytest.mark.parametrize(
+    ("n", "qubit", "key", "method"),
+    [
+        pytest.param(2, 0, 1, None, id="x on q0 of 2 → 1"),
+        pytest.param(2, 1, 2, None, id="x on q1 of 2 → 2 (little-endian)"),
+        pytest.param(3, 2, 4, None, id="x on q2 of 3 → 4"),
+        pytest.param(12, 11, 2048, None, id="qsim path"),
+        pytest.param(40, 39, 1 << 39, None, id="stim path, 40 qubits"),
+    ],
+)
 def test_result_keys_are_little_endian(n: int, qubit: int, key: int, method: Any) -> None:
     r = run(qis([{"gate": "x", "target": qubit}], qubits=n), shots=None, noise=None, seed=1)
     assert r.probabilities == pytest.approx({key: 1.0})
@@ -47,12 +50,15 @@ def test_result_keys_are_little_endian(n: int, qubit: int, key: int, method: Any
     assert shots.samples == [key] * 5
 
 
-@pytest.mark.parametrize(("n", "tolerance", "engine"), [
-    pytest.param(3, 1e-12, "numpy-complex128", id="3q numpy"),
-    pytest.param(7, 1e-12, "numpy-complex128", id="7q numpy"),
-    pytest.param(12, 1e-6, "qsim-complex64", id="12q qsim single precision within 1e-6"),
-    pytest.param(15, 1e-6, "qsim-complex64", id="15q qsim single precision within 1e-6"),
-])
+@pytest.mark.parametrize(
+    ("n", "tolerance", "engine"),
+    [
+        pytest.param(3, 1e-12, "numpy-complex128", id="3q numpy"),
+        pytest.param(7, 1e-12, "numpy-complex128", id="7q numpy"),
+        pytest.param(12, 1e-6, "qsim-complex64", id="12q qsim single precision within 1e-6"),
+        pytest.param(15, 1e-6, "qsim-complex64", id="15q qsim single precision within 1e-6"),
+    ],
+)
 def test_ideal_matches_qiskit_aer(n: int, tolerance: float, engine: str) -> None:
     c = qis(random_qis(n, 4, seed=n), qubits=n)
     r = run(c, shots=None, noise=None, seed=1)
@@ -62,8 +68,13 @@ def test_ideal_matches_qiskit_aer(n: int, tolerance: float, engine: str) -> None
 
 
 def test_wide_pauliexp_is_lowered_for_qsim() -> None:
-    gate = {"gate": "pauliexp", "targets": [0, 3, 5, 7, 9, 11], "terms": ["XYZXYZ", "ZZIIXX"],
-            "coefficients": [0.4, 0.9], "time": 0.6}
+    gate = {
+        "gate": "pauliexp",
+        "targets": [0, 3, 5, 7, 9, 11],
+        "terms": ["XYZXYZ", "ZZIIXX"],
+        "coefficients": [0.4, 0.9],
+        "time": 0.6,
+    }
     c = qis([{"gate": "h", "targets": list(range(12))}, gate], qubits=12)
     r = run(c, shots=None, noise=None, seed=1)
     exact = aer_probabilities(to_qiskit(c))
@@ -117,8 +128,10 @@ def test_density_matrix_method_is_exact(model: str) -> None:
 
     compiled = compile_native(c, family=noise_model(model).native_2q, drop_final_z=True)
     m = noise_model(model)
-    gates = [(g.targets, G.gate_matrix(g, "native"), m.p1q if len(g.targets) == 1 else m.p2q)
-             for g in compiled.gates]
+    gates = [
+        (g.targets, G.gate_matrix(g, "native"), m.p1q if len(g.targets) == 1 else m.p2q)
+        for g in compiled.gates
+    ]
     assert np.max(np.abs(density.probabilities(4, gates, check=lambda: None) - exact)) < 1e-12
 
 
@@ -147,15 +160,19 @@ def test_error_insertion_in_fused_blocks_is_exact() -> None:
     rng = np.random.default_rng(0)
     for _ in range(20):
         locs = sorted(rng.choice(len(gates), size=int(rng.integers(1, 4)), replace=False))
-        pattern = tuple((int(loc), int(rng.integers(1, 4 if arity[loc] == 1 else 16)))
-                        for loc in locs)
+        pattern = tuple(
+            (int(loc), int(rng.integers(1, 4 if arity[loc] == 1 else 16))) for loc in locs
+        )
         direct: list[Any] = []
         for loc, (qubits, m) in enumerate(gates):
             direct.append((qubits, (), m))
             for where, pauli in pattern:
                 if where == loc:
-                    e = (G.PAULIS["IXYZ"[pauli]] if arity[loc] == 1 else
-                         np.kron(G.PAULIS["IXYZ"[pauli // 4]], G.PAULIS["IXYZ"[pauli % 4]]))
+                    e = (
+                        G.PAULIS["IXYZ"[pauli]]
+                        if arity[loc] == 1
+                        else np.kron(G.PAULIS["IXYZ"[pauli // 4]], G.PAULIS["IXYZ"[pauli % 4]])
+                    )
                     direct.append((qubits, (), e))
         start = program.first_block(pattern)
         init = statevector.simulate(4, program.ops(0, (), start))
@@ -202,8 +219,7 @@ def test_check_is_called_and_can_cancel() -> None:
 
     c = qis(random_qis(8, 3, seed=1), qubits=8)
     with pytest.raises(TimeoutError):
-        run(c, shots=2000, noise=noise_model("harmony"), seed=1, method="trajectories",
-            check=check)
+        run(c, shots=2000, noise=noise_model("harmony"), seed=1, method="trajectories", check=check)
 
 
 # --------------------------------------------------------------------------- seeds
@@ -223,8 +239,9 @@ CASES: list[Any] = [
 
 
 @pytest.mark.parametrize(("n", "model", "method"), CASES)
-def test_same_seed_same_bytes_other_seed_other_shots(n: int, model: str | None,
-                                                     method: Any) -> None:
+def test_same_seed_same_bytes_other_seed_other_shots(
+    n: int, model: str | None, method: Any
+) -> None:
     c = qis(random_qis(n, 3, seed=3), qubits=n)
     noise = noise_model(model) if model else None
     a = run(c, shots=3000, noise=noise, seed=77, method=method)
@@ -250,28 +267,51 @@ for n, model, method in {cases!r}:
 
 def test_results_are_byte_identical_in_a_fresh_process() -> None:
     cases = [tuple(p.values) for p in CASES]
-    here = [_digest(run(qis(random_qis(n, 3, seed=3), qubits=n), shots=3000,
-                        noise=noise_model(m) if m else None, seed=77, method=meth))
-            for n, m, meth in cases]
+    here = [
+        _digest(
+            run(
+                qis(random_qis(n, 3, seed=3), qubits=n),
+                shots=3000,
+                noise=noise_model(m) if m else None,
+                seed=77,
+                method=meth,
+            )
+        )
+        for n, m, meth in cases
+    ]
     code = _CHILD.format(helpers=str(Path(__file__).parent), cases=cases)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONHASHSEED": "123", "PATH": "/usr/bin:/bin"})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "123", "PATH": "/usr/bin:/bin"},
+    )
     assert out.stdout.split() == here
 
 
 # --------------------------------------------------------------------------- memory guard
 
 
-@pytest.mark.parametrize(("n", "model", "method"), [
-    pytest.param(31, None, None, id="ideal state vector"),
-    pytest.param(24, "aria-1", "trajectories", id="noisy trajectories"),
-    pytest.param(8, "aria-1", "density_matrix", id="density matrix"),
-])
+@pytest.mark.parametrize(
+    ("n", "model", "method"),
+    [
+        pytest.param(31, None, None, id="ideal state vector"),
+        pytest.param(24, "aria-1", "trajectories", id="noisy trajectories"),
+        pytest.param(8, "aria-1", "density_matrix", id="density matrix"),
+    ],
+)
 def test_memory_guard_fails_cleanly(n: int, model: str | None, method: Any) -> None:
     c = qis([{"gate": "rx", "targets": list(range(n)), "rotation": 0.3}], qubits=n)
     with pytest.raises(JobFailure) as info:
-        run(c, shots=10 if model else None, noise=noise_model(model) if model else None, seed=1,
-            method=method, memory_limit_bytes=2 << 20)
+        run(
+            c,
+            shots=10 if model else None,
+            noise=noise_model(model) if model else None,
+            seed=1,
+            method=method,
+            memory_limit_bytes=2 << 20,
+        )
     assert info.value.code == "SimulationError"
     assert "GiB" in info.value.message
 
@@ -280,8 +320,9 @@ def test_memory_guard_fails_cleanly(n: int, model: str | None, method: Any) -> N
 
 
 def _ghz(n: int) -> list[dict[str, Any]]:
-    return [{"gate": "h", "target": 0}] + [{"gate": "cnot", "control": i, "target": i + 1}
-                                           for i in range(n - 1)]
+    return [{"gate": "h", "target": 0}] + [
+        {"gate": "cnot", "control": i, "target": i + 1} for i in range(n - 1)
+    ]
 
 
 @pytest.mark.parametrize("n", [32, 60, 300])
@@ -298,11 +339,18 @@ def test_stabilizer_matches_state_vector_on_random_clifford() -> None:
     gates: list[dict[str, Any]] = []
     for _ in range(60):
         a, b = (int(x) for x in rng.choice(9, 2, replace=False))
-        gates.append(rng.choice([{"gate": "h", "target": a}, {"gate": "s", "target": a},
-                                 {"gate": "v", "target": a}, {"gate": "cnot", "control": a,
-                                                               "target": b},
-                                 {"gate": "rz", "target": a, "rotation": math.pi / 2},
-                                 {"gate": "swap", "targets": [a, b]}]))
+        gates.append(
+            rng.choice(
+                [
+                    {"gate": "h", "target": a},
+                    {"gate": "s", "target": a},
+                    {"gate": "v", "target": a},
+                    {"gate": "cnot", "control": a, "target": b},
+                    {"gate": "rz", "target": a, "rotation": math.pi / 2},
+                    {"gate": "swap", "targets": [a, b]},
+                ]
+            )
+        )
     c = qis(gates, qubits=9)
     sv = run(c, shots=None, noise=None, seed=1, method="statevector").probabilities
     st = run(c, shots=None, noise=None, seed=1, method="stabilizer").probabilities
@@ -333,26 +381,38 @@ def test_stim_sampling_is_seeded() -> None:
 
 
 # A non-commuting pauliexp on 8 targets has no exact lowering (synthesis.MAX_DENSE_QUBITS = 6).
-WIDE_NONCOMMUTING = {"gate": "pauliexp", "targets": list(range(8)),
-                     "terms": ["XXXXXXXX", "ZIIIIIII"], "coefficients": [0.3, 0.5], "time": 0.7}
+WIDE_NONCOMMUTING = {
+    "gate": "pauliexp",
+    "targets": list(range(8)),
+    "terms": ["XXXXXXXX", "ZIIIIIII"],
+    "coefficients": [0.3, 0.5],
+    "time": 0.7,
+}
 
 
-@pytest.mark.parametrize(("noise", "family"), [
-    pytest.param(None, None, id="ideal, qsim path"),
-    pytest.param("aria-1", "ms", id="noisy aria-1 (ms)"),
-    pytest.param("forte-1", "zz", id="noisy forte-1 (zz)"),
-])
-def test_gate_that_cannot_be_compiled_fails_with_compilation_error(noise: str | None,
-                                                                   family: str | None) -> None:
+@pytest.mark.parametrize(
+    ("noise", "family"),
+    [
+        pytest.param(None, None, id="ideal, qsim path"),
+        pytest.param("aria-1", "ms", id="noisy aria-1 (ms)"),
+        pytest.param("forte-1", "zz", id="noisy forte-1 (zz)"),
+    ],
+)
+def test_gate_that_cannot_be_compiled_fails_with_compilation_error(
+    noise: str | None, family: str | None
+) -> None:
     c = qis([{"gate": "h", "target": 0}, WIDE_NONCOMMUTING], qubits=12)
     with pytest.raises(JobFailure) as info:
-        run(c, shots=None if noise is None else 10,
-            noise=noise_model(noise) if noise else None, seed=1)
+        run(
+            c,
+            shots=None if noise is None else 10,
+            noise=noise_model(noise) if noise else None,
+            seed=1,
+        )
     assert info.value.code == "CompilationError"
     assert info.value.message.startswith("input.circuit[1]: ")
     assert "8-target non-commuting pauliexp" in info.value.message
     if family is not None:
         with pytest.raises(JobFailure) as direct:
             compile_native(c, family=family)  # type: ignore[arg-type]
-        assert (direct.value.code, direct.value.message) == ("CompilationError",
-                                                             info.value.message)
+        assert (direct.value.code, direct.value.message) == ("CompilationError", info.value.message)

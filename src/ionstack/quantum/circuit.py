@@ -184,8 +184,13 @@ def _field_of(raw: Mapping[str, Any], one: str, many: str) -> str:
     return one if one in raw else many
 
 
-def _check_qubits(raw: Mapping[str, Any], targets: tuple[int, ...], controls: tuple[int, ...],
-                  qubits: int | None, where: _Path) -> None:
+def _check_qubits(
+    raw: Mapping[str, Any],
+    targets: tuple[int, ...],
+    controls: tuple[int, ...],
+    qubits: int | None,
+    where: _Path,
+) -> None:
     for kind, (one, many), values in (
         ("target", ("target", "targets"), targets),
         ("control", ("control", "controls"), controls),
@@ -224,9 +229,7 @@ def _pauliexp_params(raw: Mapping[str, Any], where: _Path) -> dict[str, Any]:
         raise (where / "coefficients").fail("must be a list of real numbers")
     values = tuple(_real(c, where / "coefficients" / i) for i, c in enumerate(coeffs))
     if len(terms) != len(values):
-        raise (where / "coefficients").fail(
-            f"{len(values)} coefficients for {len(terms)} terms"
-        )
+        raise (where / "coefficients").fail(f"{len(values)} coefficients for {len(terms)} terms")
     time = _real(raw["time"], where / "time")
     if time < 0:
         raise (where / "time").fail(f"must be ≥ 0, got {time!r}")
@@ -271,8 +274,9 @@ def _lookup(raw: object, gateset: GateSet, where: _Path) -> tuple[GateSpec, dict
         raise where.fail(f"each gate must be an object, got {type(raw).__name__}")
     name = raw.get("gate")
     if not isinstance(name, str):
-        raise (where / "gate").fail("missing gate name" if name is None else
-                                    f"gate name must be a string, got {name!r}")
+        raise (where / "gate").fail(
+            "missing gate name" if name is None else f"gate name must be a string, got {name!r}"
+        )
     key = name.strip().lower()
     spec = GATES[gateset].get(key)
     if spec is None:
@@ -303,8 +307,13 @@ def _check_fields(spec: GateSpec, raw: Mapping[str, Any], where: _Path) -> None:
         )
 
 
-def _check_arity(spec: GateSpec, targets: tuple[int, ...], controls: tuple[int, ...],
-                 raw: Mapping[str, Any], where: _Path) -> None:
+def _check_arity(
+    spec: GateSpec,
+    targets: tuple[int, ...],
+    controls: tuple[int, ...],
+    raw: Mapping[str, Any],
+    where: _Path,
+) -> None:
     tfield = where / _field_of(raw, "target", "targets")
     if not targets and spec.name != "nop":
         raise tfield.fail(f"gate {spec.name!r} requires a target")
@@ -443,11 +452,17 @@ def _multi(inp: Mapping[str, Any]) -> list[Circuit]:
         name = entry.get("name")
         if name is not None and not isinstance(name, str):
             raise _Path.parse(f"{base}.name").fail("must be a string")
-        out.append(parse_circuit(
-            entry["circuit"], gateset=gs, qubits=own_q if own_q is not None else parent_q,
-            path=f"{base}.circuit", name=name, registers=entry.get("registers"),
-            registers_path=f"{base}.registers",
-        ))
+        out.append(
+            parse_circuit(
+                entry["circuit"],
+                gateset=gs,
+                qubits=own_q if own_q is not None else parent_q,
+                path=f"{base}.circuit",
+                name=name,
+                registers=entry.get("registers"),
+                registers_path=f"{base}.registers",
+            )
+        )
     return out
 
 

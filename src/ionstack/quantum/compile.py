@@ -88,9 +88,11 @@ def _exact_1q(v: Matrix) -> list[tuple[str, float]]:
         return [("gpi", _turns(natives[0][1] + a / (4 * math.pi)))]
     _, beta, gamma, delta = zyz(v)  # v ≅ Rz(β)·Ry(γ)·Rz(δ); semantics.md §1.3 ZYZ form
     tau = 2 * math.pi
-    return [("gpi2", _turns((math.pi - delta) / tau)),
-            ("gpi", _turns((gamma / 2 + beta / 2 - delta / 2) / tau)),
-            ("gpi2", _turns((math.pi + beta) / tau))]
+    return [
+        ("gpi2", _turns((math.pi - delta) / tau)),
+        ("gpi", _turns((gamma / 2 + beta / 2 - delta / 2) / tau)),
+        ("gpi2", _turns((math.pi + beta) / tau)),
+    ]
 
 
 # --------------------------------------------------------------------------- emitter
@@ -143,8 +145,10 @@ class _Emitter:
         self.one(a, _H)
         self.one(b, _H)
         fa, fb = self.flush(a), self.flush(b)
-        phases = (_turns(-fa / (2 * math.pi) + (0.5 if theta < 0 else 0.0)),
-                  _turns(-fb / (2 * math.pi)))
+        phases = (
+            _turns(-fa / (2 * math.pi) + (0.5 if theta < 0 else 0.0)),
+            _turns(-fb / (2 * math.pi)),
+        )
         self.gates.append(Gate("ms", (a, b), phases=phases, angle=round(abs(theta), 12)))
         self.one(a, _H)
         self.one(b, _H)
@@ -231,8 +235,13 @@ def compile_native(circuit: Circuit, *, family: Family, drop_final_z: bool = Fal
         else:
             em.zz(op[1], op[2], op[3])
     em.finish(drop_final_z=drop_final_z)
-    return Circuit(qubits=circuit.qubits, gateset="native", gates=tuple(em.gates),
-                   name=circuit.name, registers=circuit.registers)
+    return Circuit(
+        qubits=circuit.qubits,
+        gateset="native",
+        gates=tuple(em.gates),
+        name=circuit.name,
+        registers=circuit.registers,
+    )
 
 
 def _count_gate(gate: Gate, gateset: str) -> tuple[int, int]:
@@ -278,8 +287,12 @@ def _gate_json(g: Gate) -> dict[str, Any]:
     if g.name in ("gpi", "gpi2"):
         return {"gate": g.name, "target": g.targets[0], "phase": g.phase}
     if g.name == "ms":
-        return {"gate": "ms", "targets": list(g.targets), "phases": list(g.phases or (0.0, 0.0)),
-                "angle": g.angle}
+        return {
+            "gate": "ms",
+            "targets": list(g.targets),
+            "phases": list(g.phases or (0.0, 0.0)),
+            "angle": g.angle,
+        }
     if g.name == "zz":
         return {"gate": "zz", "targets": list(g.targets), "angle": g.angle}
     out: dict[str, Any] = {"gate": "nop"}
@@ -334,6 +347,11 @@ def to_qasm3(circuit: Circuit) -> str:
     """
     _require_native(circuit)
     n = circuit.qubits
-    lines = ["OPENQASM 3.0;", f"qubit[{n}] q;", f"bit[{n}] c;", *_qasm_lines(circuit.gates),
-             "c = measure q;"]
+    lines = [
+        "OPENQASM 3.0;",
+        f"qubit[{n}] q;",
+        f"bit[{n}] c;",
+        *_qasm_lines(circuit.gates),
+        "c = measure q;",
+    ]
     return "\n".join(lines) + "\n"

@@ -94,26 +94,36 @@ def make_variants(qubits: int, *, shots: int, seed: int, backend_qubits: int) ->
         JobFailure: ``NotEnoughQubits`` when the circuit is wider than the backend.
     """
     if qubits > backend_qubits:
-        raise JobFailure("NotEnoughQubits",
-                         f"the circuit needs {qubits} qubits; the backend has {backend_qubits}")
+        raise JobFailure(
+            "NotEnoughQubits",
+            f"the circuit needs {qubits} qubits; the backend has {backend_qubits}",
+        )
     rng = sampling.derive_rng(seed, "debias")
     out = []
     for i, s in enumerate(split_shots(shots, variant_count(shots))):
         placement = rng.choice(backend_qubits, size=qubits, replace=False)
         bits = rng.integers(0, 2, size=qubits)
         mask = int(sum(1 << q for q in range(qubits) if bits[q]))
-        out.append(Variant(index=i, qubit_map=tuple(int(p) for p in placement), flip_mask=mask,
-                           shots=s))
+        out.append(
+            Variant(index=i, qubit_map=tuple(int(p) for p in placement), flip_mask=mask, shots=s)
+        )
     return out
 
 
 def variant_circuit(circuit: Circuit, variant: Variant) -> Circuit:
     """``circuit`` followed by X on every qubit of the variant's flip mask."""
     flips = [q for q in range(circuit.qubits) if variant.flip_mask >> q & 1]
-    extra = (Gate("gpi", (q,), phase=0.0) if circuit.gateset == "native" else Gate("x", (q,))
-             for q in flips)
-    return Circuit(qubits=circuit.qubits, gateset=circuit.gateset,
-                   gates=(*circuit.gates, *extra), name=circuit.name, registers=circuit.registers)
+    extra = (
+        Gate("gpi", (q,), phase=0.0) if circuit.gateset == "native" else Gate("x", (q,))
+        for q in flips
+    )
+    return Circuit(
+        qubits=circuit.qubits,
+        gateset=circuit.gateset,
+        gates=(*circuit.gates, *extra),
+        name=circuit.name,
+        registers=circuit.registers,
+    )
 
 
 def _unflip(result: RunResult, mask: int) -> RunResult:
@@ -121,11 +131,19 @@ def _unflip(result: RunResult, mask: int) -> RunResult:
         return result
     samples = (np.asarray(result.samples, dtype=np.int64) ^ mask) if result.qubits <= 62 else None
     values = samples.tolist() if samples is not None else [x ^ mask for x in result.samples]
-    hist = (sampling.histogram(samples) if samples is not None
-            else dict(sorted({k ^ mask: v for k, v in (result.histogram or {}).items()}.items())))
-    return RunResult(probabilities=sampling.frequencies(hist, len(values)), histogram=hist,
-                     samples=values, method=result.method, qubits=result.qubits,
-                     engine=result.engine)
+    hist = (
+        sampling.histogram(samples)
+        if samples is not None
+        else dict(sorted({k ^ mask: v for k, v in (result.histogram or {}).items()}.items()))
+    )
+    return RunResult(
+        probabilities=sampling.frequencies(hist, len(values)),
+        histogram=hist,
+        samples=values,
+        method=result.method,
+        qubits=result.qubits,
+        engine=result.engine,
+    )
 
 
 def run_debiased(
@@ -149,17 +167,24 @@ def run_debiased(
             generation failed) or any failure of :func:`~ionstack.quantum.simulate.run`.
     """
     try:
-        variants = make_variants(circuit.qubits, shots=shots, seed=seed,
-                                 backend_qubits=backend_qubits)
+        variants = make_variants(
+            circuit.qubits, shots=shots, seed=seed, backend_qubits=backend_qubits
+        )
     except JobFailure:
         raise
     except (ValueError, TypeError) as exc:
         raise JobFailure("DebiasingError", f"variant generation failed: {exc}") from exc
     out = []
     for v in variants:
-        result = run(variant_circuit(circuit, v), shots=v.shots, noise=noise,
-                     seed=sampling.derive_seed(seed, "variant", v.index), threads=threads,
-                     memory_limit_bytes=memory_limit_bytes, check=check)
+        result = run(
+            variant_circuit(circuit, v),
+            shots=v.shots,
+            noise=noise,
+            seed=sampling.derive_seed(seed, "variant", v.index),
+            threads=threads,
+            memory_limit_bytes=memory_limit_bytes,
+            check=check,
+        )
         out.append(VariantResult(variant=v, result=_unflip(result, v.flip_mask)))
     return out
 
@@ -204,7 +229,8 @@ def sharpen(variants: Sequence[VariantResult]) -> dict[int, float]:
     return {k: c / n for k, c in sorted(votes.items())}
 
 
-def aggregate(variants: Sequence[VariantResult],
-              method: Aggregation = "average") -> dict[int, float]:
+def aggregate(
+    variants: Sequence[VariantResult], method: Aggregation = "average"
+) -> dict[int, float]:
     """Aggregate variant results: ``average``, or ``sharpen``/``voting`` (plurality)."""
     return sharpen(variants) if method in ("sharpen", "voting") else average(variants)

@@ -161,8 +161,9 @@ def pauli_string_matrix(term: str) -> Matrix:
     return out
 
 
-def pauliexp_matrix(terms: tuple[str, ...], coefficients: tuple[float, ...], time: float,
-                    width: int) -> Matrix:
+def pauliexp_matrix(
+    terms: tuple[str, ...], coefficients: tuple[float, ...], time: float, width: int
+) -> Matrix:
     """Exact ``exp(-i·time·Σ_j coefficients[j]·P_j)`` on ``width`` targets.
 
     Computed by diagonalising the Hermitian generator, so non-commuting terms are exact too
@@ -321,51 +322,126 @@ QIS_GATES: dict[str, GateSpec] = {
         GateSpec(name="x", gateset="qis", arity=1, matrix=_fixed(x_matrix), broadcast=True),
         GateSpec(name="not", gateset="qis", arity=1, matrix=_fixed(x_matrix), broadcast=True),
         GateSpec(name="y", gateset="qis", arity=1, matrix=_fixed(y_matrix), broadcast=True),
-        GateSpec(name="z", gateset="qis", arity=1, optional=("rotation",), matrix=_z,
-                 broadcast=True),
+        GateSpec(
+            name="z", gateset="qis", arity=1, optional=("rotation",), matrix=_z, broadcast=True
+        ),
         GateSpec(name="h", gateset="qis", arity=1, matrix=_fixed(h_matrix), broadcast=True),
-        GateSpec(name="s", gateset="qis", arity=1,
-                 matrix=_fixed(lambda: phase_matrix(math.pi / 2)), broadcast=True),
-        GateSpec(name="si", gateset="qis", arity=1,
-                 matrix=_fixed(lambda: phase_matrix(-math.pi / 2)), broadcast=True),
-        GateSpec(name="t", gateset="qis", arity=1,
-                 matrix=_fixed(lambda: phase_matrix(math.pi / 4)), broadcast=True),
-        GateSpec(name="ti", gateset="qis", arity=1,
-                 matrix=_fixed(lambda: phase_matrix(-math.pi / 4)), broadcast=True),
+        GateSpec(
+            name="s",
+            gateset="qis",
+            arity=1,
+            matrix=_fixed(lambda: phase_matrix(math.pi / 2)),
+            broadcast=True,
+        ),
+        GateSpec(
+            name="si",
+            gateset="qis",
+            arity=1,
+            matrix=_fixed(lambda: phase_matrix(-math.pi / 2)),
+            broadcast=True,
+        ),
+        GateSpec(
+            name="t",
+            gateset="qis",
+            arity=1,
+            matrix=_fixed(lambda: phase_matrix(math.pi / 4)),
+            broadcast=True,
+        ),
+        GateSpec(
+            name="ti",
+            gateset="qis",
+            arity=1,
+            matrix=_fixed(lambda: phase_matrix(-math.pi / 4)),
+            broadcast=True,
+        ),
         GateSpec(name="v", gateset="qis", arity=1, matrix=_fixed(v_matrix), broadcast=True),
         GateSpec(name="vi", gateset="qis", arity=1, matrix=_fixed(vi_matrix), broadcast=True),
-        GateSpec(name="rx", gateset="qis", arity=1, params=("rotation",), matrix=_rot(rx_matrix),
-                 broadcast=True),
-        GateSpec(name="ry", gateset="qis", arity=1, params=("rotation",), matrix=_rot(ry_matrix),
-                 broadcast=True),
-        GateSpec(name="rz", gateset="qis", arity=1, params=("rotation",), matrix=_rot(rz_matrix),
-                 broadcast=True),
+        GateSpec(
+            name="rx",
+            gateset="qis",
+            arity=1,
+            params=("rotation",),
+            matrix=_rot(rx_matrix),
+            broadcast=True,
+        ),
+        GateSpec(
+            name="ry",
+            gateset="qis",
+            arity=1,
+            params=("rotation",),
+            matrix=_rot(ry_matrix),
+            broadcast=True,
+        ),
+        GateSpec(
+            name="rz",
+            gateset="qis",
+            arity=1,
+            params=("rotation",),
+            matrix=_rot(rz_matrix),
+            broadcast=True,
+        ),
         # cnot is x with ≥ 1 control; the parser normalises it to name "x".
         GateSpec(name="cnot", gateset="qis", arity=1, matrix=_fixed(x_matrix)),
         GateSpec(name="swap", gateset="qis", arity=2, matrix=_fixed(swap_matrix)),
         GateSpec(name="xx", gateset="qis", arity=2, params=("rotation",), matrix=_rot(xx_matrix)),
         GateSpec(name="yy", gateset="qis", arity=2, params=("rotation",), matrix=_rot(yy_matrix)),
         GateSpec(name="zz", gateset="qis", arity=2, params=("rotation",), matrix=_rot(zz_matrix)),
-        GateSpec(name="pauliexp", gateset="qis", arity=0,
-                 params=("terms", "coefficients", "time"), matrix=_pauliexp),
+        GateSpec(
+            name="pauliexp",
+            gateset="qis",
+            arity=0,
+            params=("terms", "coefficients", "time"),
+            matrix=_pauliexp,
+        ),
     )
 }
 
 NATIVE_GATES: dict[str, GateSpec] = {
     s.name: s
     for s in (
-        GateSpec(name="gpi", gateset="native", arity=1, params=("phase",),
-                 matrix=lambda g: gpi_matrix(_param(g.phase)), broadcast=True,
-                 controllable=False),
-        GateSpec(name="gpi2", gateset="native", arity=1, params=("phase",),
-                 matrix=lambda g: gpi2_matrix(_param(g.phase)), broadcast=True,
-                 controllable=False),
-        GateSpec(name="ms", gateset="native", arity=2, params=("phases",), optional=("angle",),
-                 matrix=_ms, controllable=False),
-        GateSpec(name="zz", gateset="native", arity=2, params=("angle",), matrix=_native_zz,
-                 controllable=False),
-        GateSpec(name="nop", gateset="native", arity=0, optional=("time",), matrix=_nop,
-                 controllable=False),
+        GateSpec(
+            name="gpi",
+            gateset="native",
+            arity=1,
+            params=("phase",),
+            matrix=lambda g: gpi_matrix(_param(g.phase)),
+            broadcast=True,
+            controllable=False,
+        ),
+        GateSpec(
+            name="gpi2",
+            gateset="native",
+            arity=1,
+            params=("phase",),
+            matrix=lambda g: gpi2_matrix(_param(g.phase)),
+            broadcast=True,
+            controllable=False,
+        ),
+        GateSpec(
+            name="ms",
+            gateset="native",
+            arity=2,
+            params=("phases",),
+            optional=("angle",),
+            matrix=_ms,
+            controllable=False,
+        ),
+        GateSpec(
+            name="zz",
+            gateset="native",
+            arity=2,
+            params=("angle",),
+            matrix=_native_zz,
+            controllable=False,
+        ),
+        GateSpec(
+            name="nop",
+            gateset="native",
+            arity=0,
+            optional=("time",),
+            matrix=_nop,
+            controllable=False,
+        ),
     )
 }
 

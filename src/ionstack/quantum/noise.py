@@ -57,11 +57,13 @@ NOISE_MODELS: dict[str, NoiseModel] = {
     for m in (
         NoiseModel(name="ideal", p1q=0.0, p2q=0.0, max_qubits=29, native_2q=None),
         NoiseModel(name="aria-1", p1q=0.0005, p2q=0.0133, max_qubits=25, native_2q="ms"),
-        NoiseModel(name="aria-2", p1q=0.0006573333333333332, p2q=0.01856, max_qubits=25,
-                   native_2q="ms"),
+        NoiseModel(
+            name="aria-2", p1q=0.0006573333333333332, p2q=0.01856, max_qubits=25, native_2q="ms"
+        ),
         NoiseModel(name="forte-1", p1q=_FORTE_R1, p2q=_FORTE_R2, max_qubits=29, native_2q="zz"),
-        NoiseModel(name="forte-enterprise-1", p1q=_FORTE_R1, p2q=_FORTE_R2, max_qubits=29,
-                   native_2q="zz"),
+        NoiseModel(
+            name="forte-enterprise-1", p1q=_FORTE_R1, p2q=_FORTE_R2, max_qubits=29, native_2q="zz"
+        ),
         NoiseModel(name="harmony", p1q=0.013, p2q=0.0531, max_qubits=11, native_2q="ms"),
         NoiseModel(name="harmony-1", p1q=0.013, p2q=0.0531, max_qubits=11, native_2q="ms"),
         NoiseModel(name="harmony-2", p1q=0.013, p2q=0.0531, max_qubits=11, native_2q="ms"),
@@ -81,11 +83,17 @@ def noise_model(name: str) -> NoiseModel:
         raise KeyError(f"unknown noise model {name!r}") from None
 
 
-def from_fidelities(name: str, *, f1q: float, f2q: float, max_qubits: int,
-                    native_2q: NativeFamily) -> NoiseModel:
+def from_fidelities(
+    name: str, *, f1q: float, f2q: float, max_qubits: int, native_2q: NativeFamily
+) -> NoiseModel:
     """A model from characterization fidelities: ``r₁ = 2(1−F₁)``, ``r₂ = (4/3)(1−F₂)``.
 
     Used to emulate a QPU from its current characterization (semantics.md §4, QPU emulation).
     """
-    return NoiseModel(name=name, p1q=2 * (1 - f1q), p2q=4 * (1 - f2q) / 3,
-                      max_qubits=max_qubits, native_2q=native_2q)
+    return NoiseModel(
+        name=name,
+        p1q=2 * (1 - f1q),
+        p2q=4 * (1 - f2q) / 3,
+        max_qubits=max_qubits,
+        native_2q=native_2q,
+    )

@@ -95,8 +95,7 @@ def _p(phi: float) -> Matrix:
 # --------------------------------------------------------------------------- multiplexors
 
 
-def mux_rotation(axis: str, angles: Sequence[float], selectors: Sequence[int],
-                 target: int) -> Ops:
+def mux_rotation(axis: str, angles: Sequence[float], selectors: Sequence[int], target: int) -> Ops:
     """Uniformly controlled ``R_axis(angles[j])`` on ``target`` (``selectors[0]`` = MSB of j).
 
     ``R(θ_s) = R(A)·X^s·R(B)·X^s`` with ``A = (θ0+θ1)/2``, ``B = (θ0-θ1)/2`` on the last
@@ -111,8 +110,12 @@ def mux_rotation(axis: str, angles: Sequence[float], selectors: Sequence[int],
         return mux_rotation(axis, a0.tolist(), selectors[:-1], target)
     s = selectors[-1]
     rest = selectors[:-1]
-    return [("cx", s, target), *mux_rotation(axis, ((a0 - a1) / 2).tolist(), rest, target),
-            ("cx", s, target), *mux_rotation(axis, ((a0 + a1) / 2).tolist(), rest, target)]
+    return [
+        ("cx", s, target),
+        *mux_rotation(axis, ((a0 - a1) / 2).tolist(), rest, target),
+        ("cx", s, target),
+        *mux_rotation(axis, ((a0 + a1) / 2).tolist(), rest, target),
+    ]
 
 
 def controlled_phase(phi: float, qubits: Sequence[int]) -> Lowered:
@@ -125,8 +128,11 @@ def controlled_phase(phi: float, qubits: Sequence[int]) -> Lowered:
     if len(qubits) == 2:
         # exp(iφ|11⟩⟨11|) = e^{iφ/4}·Rz(φ/2)⊗Rz(φ/2)·exp(iφ/4·Z⊗Z)
         c = rest[0]
-        ops: Ops = [("zz", c, last, -phi / (4 * math.pi)), ("u", c, G.rz_matrix(phi / 2)),
-                    ("u", last, G.rz_matrix(phi / 2))]
+        ops: Ops = [
+            ("zz", c, last, -phi / (4 * math.pi)),
+            ("u", c, G.rz_matrix(phi / 2)),
+            ("u", last, G.rz_matrix(phi / 2)),
+        ]
         return Lowered(ops, phi / 4)
     # P(φ) = e^{iφ/2}·Rz(φ) on the last qubit, controlled by the rest.
     out = controlled_phase(phi / 2, rest)
@@ -160,9 +166,23 @@ def controlled_1q(u: Matrix, controls: Sequence[int], target: int) -> Lowered:
 def _toffoli(c1: int, c2: int, t: int) -> Ops:
     """Textbook exact Toffoli (Nielsen & Chuang Fig. 4.9): 6 CNOTs, T gates."""
     tg, td = _p(math.pi / 4), _p(-math.pi / 4)
-    return [("u", t, _H), ("cx", c2, t), ("u", t, td), ("cx", c1, t), ("u", t, tg),
-            ("cx", c2, t), ("u", t, td), ("cx", c1, t), ("u", c2, tg), ("u", t, tg),
-            ("u", t, _H), ("cx", c1, c2), ("u", c1, tg), ("u", c2, td), ("cx", c1, c2)]
+    return [
+        ("u", t, _H),
+        ("cx", c2, t),
+        ("u", t, td),
+        ("cx", c1, t),
+        ("u", t, tg),
+        ("cx", c2, t),
+        ("u", t, td),
+        ("cx", c1, t),
+        ("u", c2, tg),
+        ("u", t, tg),
+        ("u", t, _H),
+        ("cx", c1, c2),
+        ("u", c1, tg),
+        ("u", c2, td),
+        ("cx", c1, c2),
+    ]
 
 
 def control_ops(low: Lowered, controls: Sequence[int]) -> Lowered:
@@ -229,8 +249,9 @@ def _basis_change(term: str, targets: Sequence[int]) -> tuple[Ops, Ops, list[int
     return pre, post, support
 
 
-def pauli_term(term: str, angle: float, targets: Sequence[int],
-               controls: Sequence[int] = ()) -> Lowered:
+def pauli_term(
+    term: str, angle: float, targets: Sequence[int], controls: Sequence[int] = ()
+) -> Lowered:
     """Exact ``C^k exp(-i·angle·P)`` for one Pauli string on ``targets``."""
     pre, post, support = _basis_change(term, targets)
     if not support:
@@ -267,7 +288,7 @@ def _two_qubit(gate: Gate) -> Lowered | None:
 
 def _pauliexp(gate: Gate) -> Lowered | None:
     terms, coeffs = gate.terms or (), gate.coefficients or ()
-    if not all(_commute(s, t) for i, s in enumerate(terms) for t in terms[i + 1:]):
+    if not all(_commute(s, t) for i, s in enumerate(terms) for t in terms[i + 1 :]):
         return None
     out = Lowered()
     for term, c in zip(terms, coeffs, strict=True):

@@ -29,8 +29,9 @@ def depolarizing_superop(rate: float, arity: int) -> Matrix:
     return out
 
 
-def probabilities(n: int, gates: Sequence[tuple[tuple[int, ...], Matrix, float]], *,
-                  check: Callable[[], None]) -> npt.NDArray[np.float64]:
+def probabilities(
+    n: int, gates: Sequence[tuple[tuple[int, ...], Matrix, float]], *, check: Callable[[], None]
+) -> npt.NDArray[np.float64]:
     """``diag(ρ)`` after ``gates``: each ``(qubits, U, rate)`` is U then depolarizing(rate)."""
     rho = np.zeros(1 << (2 * n), dtype=np.complex128)
     rho[0] = 1.0

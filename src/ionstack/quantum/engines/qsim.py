@@ -35,8 +35,11 @@ def _extension(fullname: str, directory: Path) -> Any:
     if fullname in sys.modules:
         return sys.modules[fullname]
     leaf = fullname.rsplit(".", 1)[1]
-    path = next(directory / (leaf + suffix) for suffix in importlib.machinery.EXTENSION_SUFFIXES
-                if (directory / (leaf + suffix)).exists())
+    path = next(
+        directory / (leaf + suffix)
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES
+        if (directory / (leaf + suffix)).exists()
+    )
     spec = importlib.util.spec_from_file_location(fullname, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -87,12 +90,22 @@ def threads_for(n: int, threads: int) -> int:
     return 1 if n < 18 else max(1, threads)
 
 
-def simulate(n: int, ops: Ops, *, threads: int, fuse: int = 4,
-             initial: State | None = None) -> State:
+def simulate(
+    n: int, ops: Ops, *, threads: int, fuse: int = 4, initial: State | None = None
+) -> State:
     """Final complex64 state of ``ops`` from ``|0…0⟩`` or a copy of ``initial``."""
     options: dict[str, Any] = {
-        "f": fuse, "t": threads_for(n, threads), "r": 1, "g": False, "gmode": 0,
-        "gsst": 512, "gdb": 16, "v": 0, "z": False, "s": 1, "c": build(n, ops),
+        "f": fuse,
+        "t": threads_for(n, threads),
+        "r": 1,
+        "g": False,
+        "gmode": 0,
+        "gsst": 512,
+        "gdb": 16,
+        "v": 0,
+        "z": False,
+        "s": 1,
+        "c": build(n, ops),
     }
     run = _qsim().qsim_simulate_fullstate
     if initial is None:

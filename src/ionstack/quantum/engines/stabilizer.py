@@ -68,8 +68,9 @@ def to_stim(n: int, ops: Ops) -> stim.Circuit | None:
     return out
 
 
-def gate_circuit(targets: tuple[int, ...], controls: tuple[int, ...],
-                 m: npt.NDArray[np.complex128]) -> stim.Circuit | None:
+def gate_circuit(
+    targets: tuple[int, ...], controls: tuple[int, ...], m: npt.NDArray[np.complex128]
+) -> stim.Circuit | None:
     """One gate as stim instructions on its global qubits, or ``None`` if not Clifford."""
     qubits = controls + targets
     if len(qubits) > MAX_GATE_WIDTH:
@@ -93,8 +94,9 @@ def sample(n: int, circuit: stim.Circuit, shots: int, seed: int) -> Bits:
     return bits
 
 
-def noisy_circuit(gates: list[tuple[tuple[int, ...], stim.Circuit]], r1: float,
-                  r2: float) -> stim.Circuit:
+def noisy_circuit(
+    gates: list[tuple[tuple[int, ...], stim.Circuit]], r1: float, r2: float
+) -> stim.Circuit:
     """Native gates with depolarizing noise after each (semantics.md §4)."""
     out = stim.Circuit()
     for qubits, local in gates:
@@ -164,8 +166,11 @@ def _z_subgroup(xs: Bits, zs: Bits, minus: Bits) -> tuple[Bits, Bits]:
             continue
         x1, z1 = xs[p], zs[p]
         x2, z2 = xs[hit].astype(np.int64), zs[hit].astype(np.int64)
-        g = (np.where(x1 & z1, z2 - x2, 0) + np.where(x1 & ~z1, z2 * (2 * x2 - 1), 0)
-             + np.where(~x1 & z1, x2 * (1 - 2 * z2), 0))
+        g = (
+            np.where(x1 & z1, z2 - x2, 0)
+            + np.where(x1 & ~z1, z2 * (2 * x2 - 1), 0)
+            + np.where(~x1 & z1, x2 * (1 - 2 * z2), 0)
+        )
         phase = (2 * minus[hit] + 2 * minus[p] + g.sum(axis=1)) % 4
         minus[hit] = phase == 2
         xs[hit] ^= x1
@@ -190,8 +195,9 @@ def support(n: int, circuit: stim.Circuit) -> tuple[int, list[int]]:
     return _to_int(x0), [_to_int(v) for v in basis]
 
 
-def probabilities(n: int, circuit: stim.Circuit, *,
-                  max_outcomes: int | None) -> tuple[dict[int, float], bool]:
+def probabilities(
+    n: int, circuit: stim.Circuit, *, max_outcomes: int | None
+) -> tuple[dict[int, float], bool]:
     """Exact outcome probabilities (ascending keys); truncated past ``max_outcomes``."""
     x0, gens = support(n, circuit)
     k = len(gens)

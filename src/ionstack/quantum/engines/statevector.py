@@ -55,8 +55,13 @@ def _apply_1q(view: State, ax: int, m: npt.NDArray[np.complex128]) -> None:
         a0[...] = tmp
 
 
-def apply(t: State, n: int, targets: tuple[int, ...], controls: tuple[int, ...],
-          m: npt.NDArray[np.complex128]) -> None:
+def apply(
+    t: State,
+    n: int,
+    targets: tuple[int, ...],
+    controls: tuple[int, ...],
+    m: npt.NDArray[np.complex128],
+) -> None:
     """Apply ``m`` (any 2^k×2^k matrix, need not be unitary) in place.
 
     Note: mutates ``t``.

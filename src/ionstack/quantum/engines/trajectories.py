@@ -43,8 +43,12 @@ _SWAP = G.swap_matrix()
 # --------------------------------------------------------------------------- patterns
 
 
-def draw_patterns(probs: npt.NDArray[np.float64], kinds: npt.NDArray[np.int64], shots: int,
-                  rng: np.random.Generator) -> tuple[list[Pattern], npt.NDArray[np.int64]]:
+def draw_patterns(
+    probs: npt.NDArray[np.float64],
+    kinds: npt.NDArray[np.int64],
+    shots: int,
+    rng: np.random.Generator,
+) -> tuple[list[Pattern], npt.NDArray[np.int64]]:
     """Draw every shot's error pattern and group identical ones.
 
     Args:
@@ -115,8 +119,11 @@ def _embed(m: Matrix, positions: tuple[int, ...], width: int) -> Matrix:
 @functools.lru_cache(maxsize=256)
 def _pauli_in_block(pauli: int, arity: int, positions: tuple[int, ...], width: int) -> Matrix:
     """Pauli error ``pauli`` (1..3 for 1q; 1..15 = 4i+j for σ_i⊗σ_j) in block space."""
-    e = _PAULI[pauli] if arity == 1 else np.asarray(
-        np.kron(_PAULI[pauli // 4], _PAULI[pauli % 4]), dtype=np.complex128)
+    e = (
+        _PAULI[pauli]
+        if arity == 1
+        else np.asarray(np.kron(_PAULI[pauli // 4], _PAULI[pauli % 4]), dtype=np.complex128)
+    )
     out = _embed(e, positions, width)
     out.setflags(write=False)
     return out
@@ -143,8 +150,11 @@ class _Fuser:
 
     def _target(self, qubits: tuple[int, ...]) -> int:
         idx = self.open.get(qubits[0])
-        if idx is not None and all(self.open.get(q) == idx for q in qubits) and set(
-                qubits) <= set(self.blocks[idx].qubits):
+        if (
+            idx is not None
+            and all(self.open.get(q) == idx for q in qubits)
+            and set(qubits) <= set(self.blocks[idx].qubits)
+        ):
             return idx
         if len(qubits) == 1:
             return self._new(qubits)
@@ -240,9 +250,16 @@ class Program:
         return min((self.owner[loc] for loc, _ in pattern), default=len(self.blocks))
 
 
-def evaluate(program: Program, patterns: Sequence[Pattern], group: npt.NDArray[np.int64], *,
-             apply: Apply, sample: Sampler, check: Callable[[], None],
-             max_checkpoints: int) -> npt.NDArray[np.int64]:
+def evaluate(
+    program: Program,
+    patterns: Sequence[Pattern],
+    group: npt.NDArray[np.int64],
+    *,
+    apply: Apply,
+    sample: Sampler,
+    check: Callable[[], None],
+    max_checkpoints: int,
+) -> npt.NDArray[np.int64]:
     """Simulate each distinct pattern once and sample its shots; returns per-shot outcomes.
 
     Patterns are evaluated in index order (deterministic), each from the last stored ideal
@@ -266,7 +283,7 @@ def evaluate(program: Program, patterns: Sequence[Pattern], group: npt.NDArray[n
     for i, pattern in enumerate(patterns):
         start = min(firsts[i], nblocks) // stride * stride
         psi = apply(n, program.ops(start, pattern), states[start])
-        members = shots_of[bounds[i]:bounds[i + 1]]
+        members = shots_of[bounds[i] : bounds[i + 1]]
         out[members] = sample(psi, members.size)
         check()
     return out

@@ -58,6 +58,7 @@ class Claim:
     noise: dict[str, Any] | None
     settings: dict[str, Any]
     stats: dict[str, Any]
+    type: str = "ionq.circuit.v1"
 
 
 def claim(
@@ -96,6 +97,7 @@ def claim(
                 Job.noise,
                 Job.settings,
                 Job.stats,
+                Job.type,
             )
             .execution_options(synchronize_session=False)
         ).first()
@@ -115,6 +117,7 @@ def claim(
             noise=dict(row.noise) if row.noise else None,
             settings=dict(row.settings or {}),
             stats=dict(row.stats or {}),
+            type=row.type,
         )
 
 

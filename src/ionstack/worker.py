@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ionstack import ids, queue
+from ionstack import ids, queue, workloads
 from ionstack.catalog import Catalog
 from ionstack.errors import IonstackError, JobFailure
 from ionstack.quantum.circuit import parse_input
@@ -206,6 +206,10 @@ class Worker:
 
     def compute(self, held: queue.Claim, *, check: Any) -> queue.Outcome:
         """Run a claimed job on the quantum core (no database access)."""
+        if held.type in workloads.FUNCTION_TYPES:
+            return workloads.compute(
+                held, catalog=self.catalog, settings=self.settings, check=check
+            )
         circuit = parse_input(held.input, job_type="ionq.circuit.v1")[0]
         backend = self.catalog.get(held.backend)
         if backend is None:

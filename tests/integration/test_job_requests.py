@@ -115,7 +115,7 @@ def test_metadata_is_echoed_byte_for_byte(client: httpx.Client) -> None:
         (_with(backend="qpu.nope"), "backend"),
         (_with(backend="qpu.aria-2"), "backend"),
         (_with(type="ionq.qasm3.v1"), "type"),
-        (_with(type="quantum-function"), "type"),
+        (_with(type="quantum-function"), "input.data"),
         (_with(extra_key=1), "extra_key"),
         (_with(metadata={"k": 5}), "metadata.k"),
         (_with(metadata={f"k{i}": "v" for i in range(11)}), "metadata"),

@@ -23,7 +23,7 @@ from ionstack.catalog import Backend, Catalog, Timing
 from ionstack.errors import JobFailure
 from ionstack.quantum.circuit import Circuit, parse_input
 from ionstack.quantum.compile import gate_counts
-from ionstack.service import billing, sessions
+from ionstack.service import billing, functions, sessions
 from ionstack.service.accounts import Caller
 from ionstack.service.circuits import MODEL_FAMILY
 from ionstack.service.submission import JobRequest, Limits, check_request, parse_payload
@@ -155,6 +155,8 @@ def submit(
 
 def _parse(request: JobRequest) -> list[Circuit]:
     inp: dict[str, Any] = request.payload.input
+    if request.payload.type in functions.FUNCTION_TYPES:
+        return functions.accounting_circuits(request.payload.type, inp)
     return parse_input(inp, job_type=request.payload.type)
 
 
@@ -274,6 +276,8 @@ def _stats(
 
 def _settings_echo(request: JobRequest) -> dict[str, Any]:
     """The job's ``settings`` as echoed (semantics.md §5.12)."""
+    if request.payload.type in functions.FUNCTION_TYPES:
+        return functions.settings_echo(request.debiasing, request.external)
     payload_settings = request.payload.settings
     compilation: dict[str, Any] = {}
     if payload_settings and payload_settings.compilation:

@@ -38,16 +38,32 @@ def aggregation_of(sharpen: str | None, aggregation: str | None) -> Aggregation:
     raise BadRequest('"sharpen" must be a boolean', keys=["sharpen"], source="query")
 
 
-def result_urls(job: Job) -> dict[str, dict[str, str]] | None:
-    """The job's ``results`` object: URLs of what exists (semantics.md §2.2)."""
+def result_urls(job: Job) -> dict[str, Any] | None:
+    """The job's ``results`` object: URLs of what exists (semantics.md §2.2), and for function
+    jobs the inline results of IonQ's newer spec (``value``/``variance``, ``qaoa_results``)."""
     if job.status != "completed" or job.dry_run or not job.has_results:
         return None
     base = f"/v0.4/jobs/{job.id}/results"
-    urls = {"probabilities": {"url": f"{base}/probabilities"}}
+    urls: dict[str, Any] = {"probabilities": {"url": f"{base}/probabilities"}}
     if job.sampled and not job.is_parent:
         urls["histogram"] = {"url": f"{base}/histogram"}
         urls["shots"] = {"url": f"{base}/shots"}
-    return urls
+    return {**inline_results(job), **urls}
+
+
+def inline_results(job: Job) -> dict[str, Any]:
+    output: dict[str, Any] = dict(job.output or {})
+    if job.type == "quantum-function" and "value" in output:
+        return {"value": output["value"], "variance": output["variance"]}
+    if job.type == "qctrl.qaoa.v1" and "solution_bitstring" in output:
+        return {
+            "qaoa_results": {
+                "optimal_cost": output["solution_bitstring_cost"],
+                "optimal_bitstring": output["solution_bitstring"],
+                "processing_status": output.get("processing_status", "complete"),
+            }
+        }
+    return {}
 
 
 def job_results(db: Session, job: Job, kind: Kind, *, aggregation: Aggregation) -> Any:

@@ -18,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ionstack.catalog import Backend, Catalog
 from ionstack.errors import BadRequest, Forbidden
+from ionstack.service import functions
 
 CIRCUIT_TYPES = ("ionq.circuit.v1", "ionq.multi-circuit.v1")
-LATER_TYPES = ("quantum-function", "qctrl.qaoa.v1")
+LATER_TYPES = functions.FUNCTION_TYPES  #: quantum-function, qctrl.qaoa.v1 (issue 10)
 NOISE_MODELS = (
     "ideal",
     "harmony",
@@ -100,6 +101,8 @@ class JobPayload(BaseModel):
     dry_run: bool = False
     noise: NoiseIn | None = None
     lang: str | None = None  #: cirq-ionq sends ``"lang": "json"``; ignored
+    #: qctrl.qaoa.v1 only; its api_credentials are never stored (service/functions.py)
+    external_settings: dict[str, Any] | None = None
 
     @field_validator("shots", mode="before")
     @classmethod
@@ -121,6 +124,8 @@ class JobRequest:
     noise_seed: int | None
     debiasing: bool
     circuits_raw: list[dict[str, Any]]  #: per circuit: gateset, qubits, circuit, name, registers
+    #: function jobs: the non-secret fields of ``external_settings``
+    external: dict[str, Any] | None = None
 
 
 def parse_payload(body: object, *, limits: Limits) -> JobPayload:
@@ -172,8 +177,13 @@ def check_request(
             source="payload",
         )
     _check_metadata(payload.metadata, limits)
-    circuits = _circuits(payload, limits)
-    debiasing = _debiasing(payload, backend, shots, limits)
+    external = functions.external_settings(payload.type, payload.external_settings)
+    if payload.type in functions.FUNCTION_TYPES:
+        circuits = [payload.input]  # validated with the quantum core (service/jobs.py)
+        debiasing = _no_debiasing(payload)
+    else:
+        circuits = _circuits(payload, limits)
+        debiasing = _debiasing(payload, backend, shots, limits)
     model, seed = _noise(payload, backend, draw_seed)
     return JobRequest(
         payload=payload,
@@ -183,19 +193,13 @@ def check_request(
         noise_seed=seed,
         debiasing=debiasing,
         circuits_raw=circuits,
+        external=external,
     )
 
 
 def _check_type(job_type: str) -> None:
-    if job_type in CIRCUIT_TYPES:
+    if job_type in CIRCUIT_TYPES or job_type in functions.FUNCTION_TYPES:
         return
-    if job_type in LATER_TYPES:
-        raise BadRequest(
-            f"Job type {job_type!r} is not supported by this server yet; "
-            "submit ionq.circuit.v1 or ionq.multi-circuit.v1.",
-            keys=["type"],
-            source="payload",
-        )
     raise BadRequest(
         f'"type" must be one of [ionq.circuit.v1, ionq.multi-circuit.v1, quantum-function, '
         f"qctrl.qaoa.v1], not {job_type!r}",
@@ -311,6 +315,18 @@ def _debiasing(payload: JobPayload, backend: Backend, shots: int, limits: Limits
             source="payload",
         )
     return enabled
+
+
+def _no_debiasing(payload: JobPayload) -> bool:
+    """Function jobs run without debiasing; asking for it is a 400, not silently ignored."""
+    em = payload.settings.error_mitigation if payload.settings else None
+    if em is not None and em.debiasing:
+        raise BadRequest(
+            f"Debiasing is not available for {payload.type} jobs on this server.",
+            keys=["settings.error_mitigation.debiasing"],
+            source="payload",
+        )
+    return False
 
 
 def _noise(payload: JobPayload, backend: Backend, draw_seed: Any) -> tuple[str | None, int | None]:

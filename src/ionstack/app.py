@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from ionstack import __version__
-from ionstack.api import backends, costs, handlers, jobs, sessions, whoami
+from ionstack.api import backends, console, costs, handlers, jobs, sessions, whoami
 from ionstack.api.middleware import BodyLimit, RequestContext
-from ionstack.api.ratelimit import RateLimit
 from ionstack.api.models import Error, Health
+from ionstack.api.ratelimit import RateLimit
 from ionstack.api.state import AppState
 from ionstack.settings import Settings
 from ionstack.store.database import current_revision, head_revision
@@ -68,6 +68,7 @@ def create_app(settings: Settings, *, state: AppState | None = None) -> FastAPI:
     api.include_router(jobs.router)
     api.include_router(sessions.router)
     app.include_router(api)
+    console.install(app)
 
     @app.get("/health", response_model=Health, tags=["health"])
     def health() -> JSONResponse:

@@ -150,6 +150,14 @@ def get_jobs(
     submitter_id: str | None = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
     next: str | None = None,
+    search: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="ionstack extension: jobs whose name contains it or whose id starts "
+            "with it",
+        ),
+    ] = None,
 ) -> JSONResponse:
     """Jobs of the key's project, newest first; ``next`` is always present (null at the end)."""
     page = lifecycle.list_jobs(
@@ -163,16 +171,28 @@ def get_jobs(
         submitter_id=submitter_id,
         limit=limit,
         next_id=next,
+        search=search,
     )
     return JSONResponse({"jobs": [job_wire(j, listing=True) for j in page.jobs], "next": page.next})
 
 
 @router.get("/jobs/{UUID}", operation_id="GetJob")
-def get_job(UUID: str, caller: Caller, db: Db) -> JSONResponse:
+def get_job(
+    UUID: str,
+    caller: Caller,
+    db: Db,
+    include: Annotated[
+        str | None,
+        Query(description="ionstack extension: `input` adds the job's input as submitted"),
+    ] = None,
+) -> JSONResponse:
     """One job."""
     job = lifecycle.get_job(db, caller, _job_id(UUID))
     wait = lifecycle.predicted_wait_ms(db, job) if job.status in ("submitted", "ready") else 0
-    return JSONResponse(job_wire(job, wait_ms=wait))
+    body = job_wire(job, wait_ms=wait)
+    if include and "input" in (part.strip() for part in include.split(",")):
+        body["input"] = job.input
+    return JSONResponse(body)
 
 
 # --- cancel and delete -------------------------------------------------------------------------

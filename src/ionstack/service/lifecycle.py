@@ -67,8 +67,13 @@ def list_jobs(
     submitter_id: str | None = None,
     limit: int | None = None,
     next_id: str | None = None,
+    search: str | None = None,
 ) -> JobPage:
-    """One page of the caller's project's jobs, newest first, with a ``next`` cursor."""
+    """One page of the caller's project's jobs, newest first, with a ``next`` cursor.
+
+    ``search`` (an ionstack extension used by the console) keeps the jobs whose name contains
+    it or whose id starts with it.
+    """
     size = MAX_PAGE if limit is None else max(1, min(limit, MAX_PAGE))
     statuses = _statuses(status)
     backends = [t.strip() for t in target.split(",") if t.strip()] if target else None
@@ -87,6 +92,7 @@ def list_jobs(
         session_id=_optional_uuid(session_id, "session_id"),
         before_or_at=_optional_uuid(next_id, "next"),
         limit=size + 1,
+        search=search.strip() if search else None,
     )
     more = rows[size].id if len(rows) > size else None
     return JobPage(jobs=rows[:size], next=more)

@@ -46,9 +46,19 @@ def page(
     session_id: str | None,
     before_or_at: str | None,
     limit: int,
+    search: str | None = None,
 ) -> list[Job]:
-    """Up to ``limit`` jobs, newest first (UUIDv7 ids sort by submission time)."""
+    """Up to ``limit`` jobs, newest first (UUIDv7 ids sort by submission time); ``search``
+    keeps jobs whose name contains it (any case) or whose id starts with it."""
     query = select(Job).where(Job.project_id == project_id, Job.deleted_at.is_(None))
+    if search:
+        term = search.lower()
+        query = query.where(
+            or_(
+                func.lower(Job.name).contains(term, autoescape=True),
+                Job.id.startswith(term, autoescape=True),
+            )
+        )
     if submitter_id is not None:
         query = query.where(Job.submitter_id == submitter_id)
     if ids is not None:

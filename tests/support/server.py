@@ -36,7 +36,8 @@ class Server:
     def url(self) -> str:
         return f"{self.root}/v0.4"
 
-    def start(self, *, timeout: float = 60) -> Server:
+    def start(self, *, timeout: float = 60, wait: bool = True) -> Server:
+        """Start the process; unless ``wait`` is false, return once ``/health`` answers 200."""
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
@@ -54,6 +55,8 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        if not wait:
+            return self
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ionstack.catalog import Catalog
+from ionstack.errors import Conflict
 from ionstack.queue import Wakeup, wakeup_for
 from ionstack.service.accounts import bootstrap
 from ionstack.service.backends import Backends
@@ -65,8 +66,13 @@ def prepare_database(
     """Migrate, then bootstrap accounts on an empty database. Returns a newly made key."""
     migrate(engine)
     key = settings.bootstrap_key.get_secret_value() if settings.bootstrap_key else None
-    with transaction(sessions, write=True) as db:
-        made = bootstrap(db, key=key, qpu_access=settings.bootstrap_qpu_access)
+    try:
+        with transaction(sessions, write=True) as db:
+            made = bootstrap(db, key=key, qpu_access=settings.bootstrap_qpu_access)
+    except Conflict:
+        # Another process (a replica, a worker) bootstrapped this empty database at the same
+        # moment: PostgreSQL's read-committed count saw no organization in both.
+        return None
     if made is None:
         return None
     logger.info("bootstrap: created the default organization, project, owner and key")

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -306,3 +308,26 @@ def test_cancel_stops_a_running_maxcut(client: httpx.Client) -> None:
     # the worker is free again
     after = wait_for_job(client, submit(client, energy_job()))
     assert after["status"] == "completed"
+
+
+# --------------------------------------------------------------------------- README examples
+
+
+def readme_body(job_type: str) -> dict[str, Any]:
+    """The JSON of the README's curl example for ``job_type``, as a shell would pass it."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for body in re.findall(r"-d '(\{.*?\})'", text, flags=re.S):
+        parsed: dict[str, Any] = json.loads(body)
+        if parsed["type"] == job_type:
+            return parsed
+    raise AssertionError(f"no README example of {job_type}")
+
+
+def test_readme_examples_give_what_the_readme_says(client: httpx.Client) -> None:
+    energy = wait_for_job(client, submit(client, readme_body("quantum-function")))
+    assert energy["results"]["value"] == pytest.approx(1.0 - 0.5 * np.sin(0.4), abs=1e-9)
+    assert str(energy["results"]["value"]).startswith("0.8052908")
+    cut = wait_for_job(client, submit(client, readme_body("qctrl.qaoa.v1")))
+    assert cut["output"]["cut_value"] == 4.0
+    assert cut["output"]["solution_bitstring"] in ("1010", "0101")
+    assert sorted(cut["output"]["partition"]) == [[0, 2], [1, 3]]

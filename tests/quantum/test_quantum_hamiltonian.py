@@ -323,6 +323,10 @@ QASM2Q = "OPENQASM 3.0;\ninput float[64] t;\nqubit[2] q;\nry(t) q[0];\ncx q[0], 
             "input.data.data.linear_constraints.0.coeffs",
         ),
         ({"data": {"type": "other-function", "data": {}}}, "input.data.type"),
+        (
+            {"data": {"type": "hamiltonian-energy", "data": {"ansatz": {"data": 5}}}},
+            "input.data.data.ansatz.data",
+        ),
         ({"data": "x"}, "input.data"),
     ],
 )

@@ -274,6 +274,8 @@ def load_job(inp: Mapping[str, Any]) -> Job:
     raw_ansatz = data.get("ansatz")
     if not isinstance(raw_ansatz, dict) or "data" not in raw_ansatz:
         raise _bad("must be an object with data", f"{path}.ansatz")
+    if not isinstance(raw_ansatz["data"], str):
+        raise _bad("must be a string (OpenQASM or circuit JSON)", f"{path}.ansatz.data")
     params = _params(inp.get("params"))
     parsed = load_ansatz(raw_ansatz["data"], key=f"{path}.ansatz.data")
     if len(params) != len(parsed.parameters):

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from ionstack import __version__
-from ionstack.api import backends, console, costs, handlers, jobs, sessions, whoami
+from ionstack.api import backends, console, costs, handlers, jobs, metrics, sessions, whoami
 from ionstack.api.middleware import BodyLimit, RequestContext
 from ionstack.api.models import Error, Health
 from ionstack.api.ratelimit import RateLimit
@@ -96,6 +96,7 @@ def create_app(settings: Settings, *, state: AppState | None = None) -> FastAPI:
             RateLimit, limit=settings.rate_limit, storage=settings.rate_limit_storage
         )
     app.add_middleware(RequestContext)
+    metrics.install(app, settings)  # outermost: counts every answer, 413 and 429 included
     return app
 
 

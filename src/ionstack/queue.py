@@ -33,6 +33,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from ionstack.logs import job_event
 from ionstack.service.sessions import end_expired as end_expired_sessions
 from ionstack.store.database import transaction
 from ionstack.store.jobs import refresh_parent
@@ -59,6 +60,8 @@ class Claim:
     settings: dict[str, Any]
     stats: dict[str, Any]
     type: str = "ionq.circuit.v1"
+    project_id: str | None = None
+    submitted_at: datetime | None = None
 
 
 def claim(
@@ -98,6 +101,8 @@ def claim(
                 Job.settings,
                 Job.stats,
                 Job.type,
+                Job.project_id,
+                Job.submitted_at,
             )
             .execution_options(synchronize_session=False)
         ).first()
@@ -118,6 +123,8 @@ def claim(
             settings=dict(row.settings or {}),
             stats=dict(row.stats or {}),
             type=row.type,
+            project_id=row.project_id,
+            submitted_at=row.submitted_at,
         )
 
 
@@ -243,7 +250,7 @@ def requeue_expired(
     """
     with transaction(sessions, write=True) as db:
         expired = db.execute(
-            sa_select(Job.id, Job.attempts, Job.parent_id).where(
+            sa_select(Job.id, Job.attempts, Job.parent_id, Job.project_id, Job.backend).where(
                 Job.status == "started", Job.is_parent.is_(False), Job.lease_until < now
             )
         ).all()
@@ -276,6 +283,17 @@ def requeue_expired(
             )
         for parent_id in {r.parent_id for r in dead if r.parent_id}:
             refresh_parent(db, parent_id, now=now)
+        for row in expired:
+            job_event(
+                logger,
+                "job_requeued" if row.attempts < max_attempts else "job_failed",
+                job_id=row.id,
+                project_id=row.project_id,
+                backend=row.backend,
+                level=logging.WARNING,
+                attempt=row.attempts,
+                code=None if row.attempts < max_attempts else "InternalError",
+            )
         if again or dead:
             logger.warning(
                 "requeued %d and failed %d jobs with expired leases",

@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from ionstack import ids, queue, workloads
 from ionstack.catalog import Catalog
 from ionstack.errors import IonstackError, JobFailure
+from ionstack.logs import job_event
+from ionstack.metrics import Metrics
 from ionstack.quantum.circuit import parse_input
 from ionstack.quantum.noise import NoiseModel, noise_model
 from ionstack.quantum.simulate import RunResult, run
@@ -101,8 +103,10 @@ class Worker:
         catalog: Catalog | None = None,
         shutdown: threading.Event | None = None,
         name: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.sessions = sessions
         self.wakeup = wakeup
         self.catalog = catalog or Catalog()
@@ -113,6 +117,8 @@ class Worker:
     def run_forever(self) -> None:
         logger.info("worker started", extra={"action": "worker_started", "worker": self.worker_id})
         while not self.shutdown.is_set():
+            if self.metrics is not None:
+                self.metrics.worker_alive(self.worker_id)
             try:
                 self._reap()
                 if not self.run_once():
@@ -138,6 +144,18 @@ class Worker:
         )
         if held is None:
             return False
+        waited = (_now() - held.submitted_at).total_seconds() if held.submitted_at else None
+        job_event(
+            logger,
+            "job_started",
+            job_id=held.job_id,
+            project_id=held.project_id,
+            backend=held.backend,
+            duration_ms=None if waited is None else max(0, int(waited * 1000)),
+            worker=self.worker_id,
+            attempt=held.attempt,
+            parent_id=held.parent_id,
+        )
         self._execute(held)
         return True
 
@@ -154,53 +172,68 @@ class Worker:
         beat = threading.Thread(target=current.beat, name="heartbeat", daemon=True)
         beat.start()
         started = time.monotonic()
-        extra: dict[str, Any] = {"job_id": held.job_id, "backend": held.backend}
+        code: str | None = None
         try:
             outcome = self.compute(held, check=current.check)
             elapsed_ms = int((time.monotonic() - started) * 1000)
             outcome = _with_duration(outcome, elapsed_ms)
             written = queue.complete(self.sessions, held, outcome, now=_now())
             action = "job_completed" if written else "job_result_discarded"
-            logger.info(action, extra={**extra, "action": action, "duration_ms": elapsed_ms})
         except Stop as stop:
-            self._stopped(held, stop.reason, extra)
+            action, code = self._stopped(held, stop.reason)
         except JobFailure as failure:
-            queue.fail(self.sessions, held, failure.failure(), now=_now())
-            logger.info("job_failed", extra={**extra, "action": "job_failed", "code": failure.code})
+            action, code = self._fail(held, failure.failure())
         except MemoryError:
-            queue.fail(
-                self.sessions,
-                held,
-                {"code": "SimulationError", "message": "The simulation ran out of memory."},
-                now=_now(),
+            action, code = self._fail(
+                held, {"code": "SimulationError", "message": "The simulation ran out of memory."}
             )
         except Exception as exc:
-            logger.exception("job crashed", extra={**extra, "action": "job_error"})
-            queue.fail(
-                self.sessions,
+            logger.exception(
+                "job crashed",
+                extra={"action": "job_error", "job_id": held.job_id, "backend": held.backend},
+            )
+            action, code = self._fail(
                 held,
                 {"code": "SimulationError", "message": f"Simulation failed: {type(exc).__name__}"},
-                now=_now(),
             )
         finally:
             current.done.set()
             beat.join(timeout=5)
+        self._finished(held, action, code=code, seconds=time.monotonic() - started)
 
-    def _stopped(self, held: queue.Claim, reason: str, extra: dict[str, Any]) -> None:
+    def _fail(self, held: queue.Claim, failure: dict[str, str]) -> tuple[str, str | None]:
+        written = queue.fail(self.sessions, held, failure, now=_now())
+        return ("job_failed" if written else "job_result_discarded"), failure.get("code")
+
+    def _stopped(self, held: queue.Claim, reason: str) -> tuple[str, str | None]:
         if reason == "shutdown":
             queue.release(self.sessions, held)
-            logger.info("job_released", extra={**extra, "action": "job_released"})
-        elif reason == "timeout":
+            return "job_released", None
+        if reason == "timeout":
             limit = self.settings.simulation_timeout_s
-            queue.fail(
-                self.sessions,
+            return self._fail(
                 held,
                 {"code": "SimulationTimeout", "message": f"The simulation exceeded {limit:g} s."},
-                now=_now(),
             )
-            logger.info("job_timeout", extra={**extra, "action": "job_failed"})
-        else:
-            logger.info("job_abandoned", extra={**extra, "action": "job_abandoned"})
+        return "job_abandoned", None  # cancelled, or the lease was taken over
+
+    def _finished(
+        self, held: queue.Claim, action: str, *, code: str | None, seconds: float
+    ) -> None:
+        job_event(
+            logger,
+            action,
+            job_id=held.job_id,
+            project_id=held.project_id,
+            backend=held.backend,
+            duration_ms=int(seconds * 1000),
+            code=code,
+            worker=self.worker_id,
+            attempt=held.attempt,
+        )
+        if self.metrics is not None:
+            outcome = action.removeprefix("job_")
+            self.metrics.job_ran(backend=held.backend, outcome=outcome, seconds=seconds)
 
     # --- the physics ---------------------------------------------------------------------------
 
@@ -409,8 +442,10 @@ def run_worker_process(settings: Settings, *, concurrency: int = 1) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    metrics = Metrics()  # in the server's multiprocess directory when `serve` started us
     workers = [
-        Worker(settings=settings, sessions=sessions, wakeup=w, shutdown=shutdown) for w in wakeups
+        Worker(settings=settings, sessions=sessions, wakeup=w, shutdown=shutdown, metrics=metrics)
+        for w in wakeups
     ]
     threads = [
         threading.Thread(target=w.run_forever, name=f"worker-{i}") for i, w in enumerate(workers)

@@ -1,7 +1,8 @@
 """``GET /metrics`` (Prometheus text format) and the middleware that counts HTTP requests.
 
 Requests are labelled by route *template* (``/v0.4/jobs/{UUID}``), never by raw path, so the
-series stay few. ``/metrics`` is open like ``/health`` unless ``IONSTACK_METRICS_TOKEN`` is set;
+series stay few; requests answered before routing (413, 429) or by no route (404) are
+``unmatched``. ``/metrics`` is open like ``/health`` unless ``IONSTACK_METRICS_TOKEN`` is set;
 then it needs ``Authorization: Bearer <token>`` (what Prometheus sends with ``authorization:
 credentials:``). ``IONSTACK_METRICS_ENABLED=false`` removes it.
 """
@@ -13,7 +14,7 @@ import time
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.routing import BaseRoute, Match, Router
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ionstack.api.state import AppState
@@ -45,7 +46,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         body = generate_latest(metrics.registry(collector))
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(RequestMetrics, metrics=metrics, router=app.router)
+    app.add_middleware(RequestMetrics, metrics=metrics)
 
 
 def _bearer_matches(request: Request, token: str) -> bool:
@@ -56,11 +57,9 @@ def _bearer_matches(request: Request, token: str) -> bool:
 class RequestMetrics:
     """Counts requests and times them by method, route template and status."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, router: Router) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
-        self.router = router
-        self._by_endpoint: dict[object, str] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,25 +86,16 @@ class RequestMetrics:
 
     def _route(self, scope: Scope) -> str:
         route = scope.get("route")
-        if isinstance(route, BaseRoute):
-            # FastAPI may hand back the route as declared on its APIRouter (no /v0.4 prefix):
-            # name it by the app's own, prefixed, route for the same endpoint.
-            endpoint = getattr(route, "endpoint", None)
-            if endpoint is not None and endpoint in self._paths():
-                return self._paths()[endpoint]
-            return str(getattr(route, "path", UNMATCHED))
-        # answered before routing (413, 429): find the template the path would have matched
-        for candidate in self.router.routes:
-            match, _ = candidate.matches(scope)
-            if match == Match.FULL:
-                return str(getattr(candidate, "path", UNMATCHED))
-        return UNMATCHED
-
-    def _paths(self) -> dict[object, str]:
-        if self._by_endpoint is None:
-            self._by_endpoint = {
-                getattr(r, "endpoint", None): str(getattr(r, "path", UNMATCHED))
-                for r in self.router.routes
-                if getattr(r, "endpoint", None) is not None
-            }
-        return self._by_endpoint
+        if not isinstance(route, BaseRoute):
+            return UNMATCHED  # answered before routing (413, 429) or no route at all (404)
+        own = str(getattr(route, "path", UNMATCHED))
+        regex = getattr(route, "path_regex", None)
+        path = str(scope.get("path", ""))
+        if regex is None or regex.match(path):
+            return own
+        # A route of an included router knows only its own path (/jobs/{UUID}); the router's
+        # prefix is the part of the request path before the part the route matched.
+        for i, char in enumerate(path):
+            if char == "/" and i and regex.match(path[i:]):
+                return path[:i] + own
+        return own

@@ -8,6 +8,7 @@ the workers (or ``completed`` at once for a dry run). The caller commits, then w
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from ionstack import ids
 from ionstack.catalog import Backend, Catalog, Timing
 from ionstack.errors import JobFailure
+from ionstack.logs import job_event
 from ionstack.quantum.circuit import Circuit, parse_input
 from ionstack.quantum.compile import gate_counts
 from ionstack.service import billing, functions, sessions
@@ -31,6 +33,8 @@ from ionstack.settings import Settings
 from ionstack.store import characterizations as char_repo
 from ionstack.store import jobs as repo
 from ionstack.store.tables import Job
+
+logger = logging.getLogger(__name__)
 
 #: per-variant setup overhead of a debiased job (semantics.md §5.10 [P])
 DEBIAS_VARIANT_OVERHEAD_US = 50_000
@@ -150,7 +154,36 @@ def submit(
             if earlier is not None:
                 return Created(id=earlier.id, session_id=earlier.session_id, replayed=True)
         raise
+    _log_created(job, caller=caller)
     return Created(id=job.id, session_id=job.session_id)
+
+
+def _log_created(job: Job, *, caller: Caller) -> None:
+    """One line for the submission; one more when the job is already terminal."""
+    project, backend = caller.project_id, job.backend
+    job_event(
+        logger,
+        "job_submitted",
+        job_id=job.id,
+        project_id=project,
+        backend=backend,
+        session_id=job.session_id,
+        dry_run=job.dry_run or None,
+    )
+    if job.status == "failed":
+        code = (job.failure or {}).get("code")
+        job_event(
+            logger, "job_failed", job_id=job.id, project_id=project, backend=backend, code=code
+        )
+    elif job.status == "completed":
+        job_event(
+            logger,
+            "job_completed",
+            job_id=job.id,
+            project_id=project,
+            backend=backend,
+            duration_ms=0,
+        )
 
 
 def _parse(request: JobRequest) -> list[Circuit]:

@@ -6,6 +6,7 @@ nothing. A multi-circuit parent's status follows its children (:func:`refresh_pa
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,10 +15,13 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from ionstack.errors import BadRequest, NotFound
+from ionstack.logs import job_event
 from ionstack.service.accounts import Caller
 from ionstack.store import accounts as accounts_repo
 from ionstack.store import jobs as repo
 from ionstack.store.tables import Job
+
+logger = logging.getLogger(__name__)
 
 STATUSES = ("submitted", "ready", "started", "canceled", "failed", "completed")
 #: qiskit-ionq's session code asks for ``status=queued`` (not a v0.4 status)
@@ -164,9 +168,21 @@ def cancel(db: Session, job: Job, *, now: datetime) -> None:
     targets = [job.id]
     if job.is_parent:
         targets += [k.id for k in repo.children(db, job.id)]
-    repo.cancel_active(db, targets, now=now)
+    was = job.status
+    changed = repo.cancel_active(db, targets, now=now)
     if job.parent_id is not None:
         repo.refresh_parent(db, job.parent_id, now=now)
+    if changed and was not in ("completed", "failed", "canceled"):
+        waited = int((now - job.submitted_at).total_seconds() * 1000)
+        job_event(
+            logger,
+            "job_canceled",
+            job_id=job.id,
+            project_id=job.project_id,
+            backend=job.backend,
+            duration_ms=max(0, waited),
+            was=was,
+        )
     db.expire_all()
 
 

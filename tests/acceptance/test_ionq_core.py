@@ -303,7 +303,6 @@ def test_bad_payload_is_a_bad_request(client: AuthenticatedClient) -> None:
 # --- not yet served (issue 6) ------------------------------------------------------------------
 
 
-@pytest.mark.xfail(reason="sessions: issue 6", strict=True)
 def test_cost_estimate(client: AuthenticatedClient) -> None:
     estimate = estimate_job_cost.sync(
         client=client,
@@ -318,7 +317,6 @@ def test_cost_estimate(client: AuthenticatedClient) -> None:
     assert estimate.estimated_total_cost > 0
 
 
-@pytest.mark.xfail(reason="sessions: issue 6", strict=True)
 def test_session(client: AuthenticatedClient) -> None:
     with SessionManager(client, "qpu.aria-1", max_jobs=3) as session:
         assert session.session_id

@@ -173,7 +173,6 @@ def test_v03_characterization_paths_are_not_served(client: ionq.Client) -> None:
         client.backends.get_current_characterization("qpu.aria-1")
 
 
-@pytest.mark.xfail(reason="sessions: issue 6", strict=True)
 def test_session(client: ionq.Client) -> None:
     backend = ionq.Backend("qpu.aria-1", client=client)
     with ionq.Session(backend, max_jobs=2) as session:

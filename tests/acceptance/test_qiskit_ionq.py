@@ -225,7 +225,6 @@ def test_dry_run(provider: IonQProvider, api: httpx.Client) -> None:
 # --- not yet served (issue 6) ------------------------------------------------------------------
 
 
-@pytest.mark.xfail(reason="sessions: issue 6", strict=True)
 def test_cost_estimate(provider: IonQProvider) -> None:
     client = provider.get_backend("qpu.aria-1").client
     estimate = client.estimate_job(
@@ -236,7 +235,6 @@ def test_cost_estimate(provider: IonQProvider) -> None:
     assert estimate.cost_unit and estimate.estimated_at is not None
 
 
-@pytest.mark.xfail(reason="sessions: issue 6", strict=True)
 def test_session(provider: IonQProvider) -> None:
     from qiskit_ionq import Session
 

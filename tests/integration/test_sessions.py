@@ -73,6 +73,9 @@ def test_scripted_scenario_job_count_limit(client: httpx.Client) -> None:
     assert ended["ender_id"] is None  # ended by its limit
     assert ended["started_at"] is not None and ended["ended_at"] is not None
     assert ended["ended_at"] == max(str(j["completed_at"]) for j in jobs)
+    # what qiskit-ionq's session.status() and usage() read (clients.md §1.2)
+    assert ended["state"] == "ended"
+    assert ended["usage_time"] == sum(int(j["execution_duration_ms"]) for j in jobs)
     listed = client.get(f"/sessions/{session['id']}/jobs")
     assert listed.status_code == 200
     spec.validate(listed.json(), spec.response_schema("/sessions/{session_id}/jobs"))

@@ -169,6 +169,10 @@ def test_job_count_limit(sessions: sessionmaker[Session], world: World) -> None:
     assert ended["status"] == "ended" and ended["active"] is False
     assert ended["ender_id"] is None
     assert ended["ended_at"] == "2026-03-02T09:04:00.000Z"
+    # a job after the limit ended it is refused for the limit, not for "ended"
+    with pytest.raises(BadRequest) as late:
+        _submit(sessions, world.owner, session_id=made["id"], now=T0 + timedelta(minutes=31))
+    assert late.value.keys == ["session_id"] and "job_count_limit of 3" in late.value.message
 
 
 def test_duration_limit_ends_the_session_and_cancels_queued_jobs(

@@ -68,6 +68,13 @@ SPEC_DEFECTS: list[tuple[str, tuple[str, ...], Any, str]] = [
         "(estimate_context, estimated_unit, estimated_total_cost, rate_card) that ionq-core "
         "0.2.0 requires",
     ),
+    (
+        "Session",
+        ("additionalProperties",),
+        {},
+        "clients.md §1.2: qiskit-ionq's session.status()/usage() and the ionq SDK read "
+        "`state` (the spec's `status`) and `usage_time`, which the spec's Session omits",
+    ),
 ]
 
 

@@ -56,9 +56,10 @@ def get_sessions(request: Request, state: State, active: bool | None = None) -> 
     with transaction(state.sessions, write=True) as db:
         caller = accounts.authenticate(db, request.headers.get("authorization"))
         rows = service.listing(db, caller, active=active, now=_now())
+        usage = service.usage_times(db, [r.id for r in rows])
         body = {
             "organization_id": caller.organization_id,
-            "sessions": [service.wire(r) for r in rows],
+            "sessions": [service.wire(r, usage_time_ms=usage.get(r.id, 0)) for r in rows],
         }
     return JSONResponse(body)
 
@@ -68,7 +69,8 @@ def get_session(session_id: str, request: Request, state: State) -> JSONResponse
     """One session (404 if unknown or of another project)."""
     with transaction(state.sessions, write=True) as db:
         caller = accounts.authenticate(db, request.headers.get("authorization"))
-        body = service.wire(service.get(db, caller, session_id, now=_now()))
+        row = service.get(db, caller, session_id, now=_now())
+        body = service.wire(row, usage_time_ms=service.usage_times(db, [row.id]).get(row.id, 0))
     return JSONResponse(body)
 
 
@@ -77,7 +79,8 @@ def end_session(session_id: str, request: Request, state: State) -> JSONResponse
     """End a session: it accepts no more jobs; jobs already submitted still run. Idempotent."""
     with transaction(state.sessions, write=True) as db:
         caller = accounts.authenticate(db, request.headers.get("authorization"))
-        body = service.wire(service.end(db, caller, session_id, now=_now()))
+        row = service.end(db, caller, session_id, now=_now())
+        body = service.wire(row, usage_time_ms=service.usage_times(db, [row.id]).get(row.id, 0))
     return JSONResponse(body)
 
 

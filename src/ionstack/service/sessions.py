@@ -287,6 +287,10 @@ def admit(
         raise _refuse(f"Session {session_id!r} does not exist in this project.")
     refresh(db, found, now=now)
     if found.status == "ended":
+        if found.end_reason == "job_count_limit":  # its last job may finish before this POST
+            raise _refuse(
+                f"Session {session_id} reached its job_count_limit of {found.job_count_limit}."
+            )
         raise _refuse(f"Session {session_id} has ended and accepts no more jobs.")
     if found.backend != backend:
         raise _refuse(f"Session {session_id} runs on {found.backend}; this job targets {backend}.")
@@ -329,8 +333,15 @@ def _iso(moment: datetime | None) -> str | None:
     return iso_z(moment) if moment is not None else None
 
 
-def wire(row: JobSession) -> dict[str, Any]:
-    """A ``Session`` of the spec (``additionalProperties: false``: no extra keys)."""
+def usage_times(db: Session, session_ids: list[str]) -> dict[str, int]:
+    """Billed execution time (ms) of each session's jobs so far."""
+    return repo.usage_times(db, session_ids)
+
+
+def wire(row: JobSession, *, usage_time_ms: int = 0) -> dict[str, Any]:
+    """A ``Session`` of the spec, plus the two keys qiskit-ionq and the ``ionq`` SDK read
+    (clients.md §1.2): ``state`` (the spec's ``status``) and ``usage_time`` (billed execution
+    milliseconds of the session's jobs). Listed as a spec defect in tests/support/spec.py."""
     settings: dict[str, Any] = {}
     if row.job_count_limit is not None:
         settings["job_count_limit"] = row.job_count_limit
@@ -353,4 +364,6 @@ def wire(row: JobSession) -> dict[str, Any]:
         "active": row.status != "ended",
         "status": row.status,
         "started_at": _iso(row.started_at),
+        "state": row.status,
+        "usage_time": usage_time_ms,
     }

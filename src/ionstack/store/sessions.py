@@ -93,3 +93,15 @@ def cancel_queued(db: Session, session_id: str, *, now: datetime, message: str) 
         if parent_id is not None:
             refresh_parent(db, parent_id, now=now)
     return list(ids)
+
+
+def usage_times(db: Session, session_ids: list[str]) -> dict[str, int]:
+    """Billed execution time (ms) of each session's jobs so far."""
+    if not session_ids:
+        return {}
+    rows = db.execute(
+        select(Job.session_id, func.coalesce(func.sum(Job.execution_duration_ms), 0))
+        .where(Job.session_id.in_(session_ids))
+        .group_by(Job.session_id)
+    ).all()
+    return {str(sid): int(total) for sid, total in rows}

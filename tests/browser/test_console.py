@@ -2,7 +2,7 @@
 
 Every test signs in through the console's own form, works against a real ``ionstack serve``
 with a worker, and compares what the page shows with what the API answers. Screenshots are
-saved to ``$IONSTACK_ARTIFACTS`` (default: ``console-screenshots`` under pytest's base temp
+saved to ``console-screenshots`` under ``$ARTIFACTS_DIR`` (default: pytest's base temp
 directory); the path is printed.
 
 SQLite only: the console reads the same /v0.4 API that the integration tests run on both
@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ def _job(**changes: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    configured = os.environ.get("IONSTACK_ARTIFACTS")
+    configured = os.environ.get("ARTIFACTS_DIR")
     base = Path(configured) if configured else tmp_path_factory.getbasetemp()
     path = base / "console-screenshots"
     path.mkdir(parents=True, exist_ok=True)
@@ -351,7 +352,19 @@ def test_usage_page_charts_what_the_organization_spent(
     assert report["amount_total"] > 0
     expect(totals).to_contain_text(f"${report['amount_total']:,.2f}")
     expect(totals).to_contain_text(str(report["job_count"]))
-    expect(page.locator("figure.chart svg rect.bar")).to_have_count(len(report["usage_data"]))
+    # one bar per day of the window, the days without usage at zero
+    days = (date.fromisoformat(end) - date.fromisoformat(start)).days
+    bars = page.locator("figure.chart svg rect.bar")
+    expect(bars).to_have_count(days)
+    labels = bars.evaluate_all("(rects) => rects.map((r) => r.dataset.label)")
+    assert labels[0] == start and labels == sorted(labels) and len(set(labels)) == days
+    amounts = {p["from"]: p["amount"] for p in report["usage_data"]}
+    shown = page.locator("figure.chart table tbody tr").evaluate_all(
+        "(rows) => rows.map((r) => [r.cells[0].textContent, r.cells[1].textContent])"
+    )
+    assert {day: text for day, text in shown if text != "$0.00"} == {
+        day: f"${amount:,.2f}" for day, amount in amounts.items()
+    }
     expect(page.locator("#usage-table tbody tr")).to_have_count(len(report["usage_data"]))
     page.screenshot(path=str(artifacts / "usage.png"), full_page=True)
 

@@ -28,7 +28,8 @@ export function barChart({ caption, items, format = String, valueName = "value",
   const yMax = top > 0 ? Math.ceil(top / step) * step : 1;
   const y = (value) => margin.top + plotH - (value / yMax) * plotH;
   const band = items.length ? plotW / items.length : plotW;
-  const barW = Math.max(2, Math.min(64, band * 0.72));
+  const barW = Math.max(1, Math.min(64, band * 0.72));
+  const labelEvery = Math.max(1, Math.ceil(items.length / 40));
 
   const svg = s("svg", {
     viewBox: `0 0 ${width} ${height}`,
@@ -60,6 +61,7 @@ export function barChart({ caption, items, format = String, valueName = "value",
       s("title", null, `${item.label}: ${format(item.value)}`),
     );
     svg.append(bar);
+    if (index % labelEvery !== 0) return; // thin the labels of long series (the bars stay)
     const labelY = margin.top + plotH + 16;
     svg.append(
       rotate

@@ -12,6 +12,23 @@ function isoDay(date) {
   return date.toISOString().slice(0, 10);
 }
 
+/** The first day of each period in [start, end), as the API buckets them (UTC days, ISO weeks
+ * from Monday, calendar months; the first period clipped to start). */
+export function periodStarts(start, end, modality) {
+  const out = [];
+  const last = new Date(`${end}T00:00:00Z`);
+  let day = new Date(`${start}T00:00:00Z`);
+  while (day < last && out.length < 4000) {
+    out.push(isoDay(day));
+    const next = new Date(day);
+    if (modality === "daily") next.setUTCDate(day.getUTCDate() + 1);
+    else if (modality === "weekly") next.setUTCDate(day.getUTCDate() + (((8 - day.getUTCDay()) % 7) || 7));
+    else next.setUTCMonth(day.getUTCMonth() + 1, 1);
+    day = next;
+  }
+  return out;
+}
+
 export async function render(main, route) {
   const today = new Date();
   const tomorrow = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + 1));
@@ -58,11 +75,13 @@ export async function render(main, route) {
     return null;
   }
 
-  const periods = [...(report.usage_data ?? [])].reverse(); // oldest first for the chart
+  const periods = report.usage_data ?? [];
+  const amounts = new Map(periods.map((p) => [p.from, p.amount]));
   const chart = periods.length
     ? barChart({
         caption: `Billed amount per ${modality === "daily" ? "day" : modality === "weekly" ? "week" : "month"} (USD)`,
-        items: periods.map((p) => ({ label: p.from, value: p.amount })),
+        // every period of the window, oldest first; the API lists only those with usage
+        items: periodStarts(report.start_date, report.end_date, modality).map((from) => ({ label: from, value: amounts.get(from) ?? 0 })),
         format: (v) => usd(v),
         labelName: "Period from",
         valueName: "Amount",
@@ -88,7 +107,7 @@ export async function render(main, route) {
                 h("td", { class: "num" }, usd(p.amount)),
                 h("td", { class: "num" }, number(p.job_count)),
                 h("td", { class: "num" }, duration(p.time_us / 1000)),
-                h("td", null, h("ul", { class: "groups" }, (p.group_usages ?? []).map((g) => h("li", null, `${g.group_name}: ${usd(g.amount)} (${number(g.job_count)} jobs)`)))),
+                h("td", null, h("ul", { class: "groups" }, (p.group_usages ?? []).map((g) => h("li", null, `${g.group_name}: ${usd(g.amount)} (${number(g.job_count)} ${g.job_count === 1 ? "job" : "jobs"})`)))),
               ),
             ),
           ),

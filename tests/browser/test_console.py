@@ -369,6 +369,57 @@ def test_usage_page_charts_what_the_organization_spent(
     page.screenshot(path=str(artifacts / "usage.png"), full_page=True)
 
 
+# --- accessibility -------------------------------------------------------------------------------
+
+UNNAMED_CONTROLS = """() => [...document.querySelectorAll("input, select, button, a[href]")]
+    .filter((el) => el.offsetParent !== null || el.closest("details"))
+    .filter((el) => !(el.labels?.length || el.getAttribute("aria-label")
+                      || el.getAttribute("aria-labelledby") || el.textContent.trim()))
+    .map((el) => el.outerHTML)"""
+
+
+def test_every_page_names_its_controls_and_works_by_keyboard(
+    page: Page, client: httpx.Client
+) -> None:
+    job_id = submit(client, _job(name="a11y"))
+    wait_for_job(client, job_id)
+    page.goto("/console")
+    assert page.evaluate(UNNAMED_CONTROLS) == []
+    _sign_in(page)
+    for route in ("#/jobs", f"#/jobs/{job_id}", "#/backends", "#/sessions", "#/usage"):
+        page.goto(f"/console/{route}")
+        expect(page.locator("main h1")).to_be_visible()
+        expect(page.locator(".loading")).to_have_count(0)
+        assert page.evaluate(UNNAMED_CONTROLS) == [], route
+        assert page.locator("main h1").count() == 1, route
+        assert page.evaluate("document.documentElement.lang") == "en"
+
+    # keyboard only: the skip link comes first and lands in the page's content
+    page.goto("/console/#/jobs")
+    page.reload()  # a fresh document: focus starts at its top
+    expect(page.locator("#jobs-table tbody tr").first).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    assert page.url.endswith("#/jobs")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Status")).to_be_focused()
+    # then the main navigation; Enter follows a link
+    page.reload()
+    expect(page.locator("#jobs-table tbody tr").first).to_be_visible()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # the brand link
+    page.keyboard.press("Tab")
+    main_nav = page.get_by_role("navigation", name="Main")
+    expect(main_nav.get_by_role("link", name="Jobs")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Backends", level=1)).to_be_visible()
+    expect(main_nav.get_by_role("link", name="Backends")).to_have_attribute("aria-current", "page")
+    expect(page.locator("main")).to_be_focused()  # focus moved to the new page's content
+
+
 # --- headers -------------------------------------------------------------------------------------
 
 

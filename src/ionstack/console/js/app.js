@@ -93,6 +93,12 @@ window.addEventListener("hashchange", () => {
   });
 });
 
+// The skip link moves focus without touching the hash (which holds the route).
+document.querySelector("a.skip").addEventListener("click", (event) => {
+  event.preventDefault();
+  main.focus();
+});
+
 document.getElementById("signout").addEventListener("click", () => {
   auth.signOut();
   location.hash = "#/jobs";

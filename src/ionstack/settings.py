@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     characterization_history_days: int = Field(
         default=30, ge=1, description="Days of daily characterization history to seed."
     )
+    calibration_backend: str = Field(
+        default="qpu.aria-1",
+        description="The QPU behind the legacy /calibrations paths that cirq-ionq reads.",
+    )
 
     @field_validator("data_dir", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ Known cirq-ionq 1.7.0 bugs that no server can work around (clients.md §2.7), te
 
 from __future__ import annotations
 
+import datetime
 import math
 
 import cirq
@@ -200,3 +201,19 @@ def test_unknown_target_is_a_clean_client_error(service: cirq_ionq.Service) -> N
     # A bare "qpu" reaches the server verbatim: a 400, never a retried 5xx.
     with pytest.raises(cirq_ionq.IonQException, match="400"):
         service.create_job(bell(), repetitions=10, target="qpu")
+
+
+def test_calibrations(service: cirq_ionq.Service) -> None:
+    """cirq's legacy calibration calls, served from the characterizations of qpu.aria-1."""
+    current = service.get_current_calibration()
+    assert current.target() == "qpu.aria-1" and current.num_qubits() == 25
+    assert len(current.connectivity()) == 25 * 24  # both directions of every pair
+    assert 0.9 < current.fidelities()["spam"]["mean"] <= 1
+    now = datetime.datetime.now(datetime.UTC)
+    assert now - current.calibration_time(datetime.UTC) < datetime.timedelta(days=2)
+    week = service.list_calibrations(start=now - datetime.timedelta(days=7), end=now)
+    assert 6 <= len(week) <= 8  # daily characterizations
+    times = [c.calibration_time(datetime.UTC) for c in week]
+    assert times == sorted(times, reverse=True) and times[0] == current.calibration_time(
+        datetime.UTC
+    )

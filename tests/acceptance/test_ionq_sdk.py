@@ -9,8 +9,6 @@ the lower-level ``client.jobs.create_job`` takes them), sharpening, dry runs and
 (no such options). Client bugs against a spec-conformant v0.4 server, pinned below:
 - ``client.backends.get_backends()`` parses ``last_updated`` as ``int`` (``ionq/schemas/
   backend.py:22``) but v0.4 sends an ISO string → ``pydantic.ValidationError``.
-- Characterizations use v0.3 paths (``/characterizations/backends/{b}[/current]``,
-  ``ionq/client/resources/backends.py:31-54``) that v0.4 does not have → 404.
 - ``cancel_many_jobs`` / ``delete_many_jobs`` parse the spec's bulk answer ``{"ids","status"}``
   as ``JobUpdate``, whose ``id: str`` is required (``ionq/schemas/job.py:373``) →
   ``pydantic.ValidationError`` *after* the server has done the work.
@@ -168,9 +166,21 @@ def test_backend_listing_hits_the_sdk_int_timestamp_bug(client: ionq.Client) -> 
     assert {"simulator", "qpu.aria-1"} <= {b["backend"] for b in raw}
 
 
-def test_v03_characterization_paths_are_not_served(client: ionq.Client) -> None:
+def test_v03_characterization_paths(client: ionq.Client) -> None:
+    """The SDK's v0.3-style characterization calls, served by ionstack beside v0.4's."""
+    current = client.backends.get_current_characterization("qpu.aria-1")
+    assert current.backend == "qpu.aria-1" and current.qubits == 25
+    assert 0.9 < current.fidelity.spam.mean <= 1 and current.timing.t1 > 0
+    assert len(current.connectivity) == 25 * 24 // 2
+    listed = client.backends.get_characterizations("qpu.aria-1", limit=3)
+    assert len(listed) == 3 and listed[0].id == current.id
+    assert listed[0].date > listed[1].date > listed[2].date  # newest first, epoch seconds
+    same = client.backends.get_characterization(listed[1].id)
+    assert same.id == listed[1].id and same.date == listed[1].date
+    v04 = client.request(f"/backends/qpu.aria-1/characterizations/{current.id}", "GET")
+    assert v04["fidelity"]["spam"]["median"] == current.fidelity.spam.mean
     with pytest.raises(requests.HTTPError, match="404"):
-        client.backends.get_current_characterization("qpu.aria-1")
+        client.backends.get_current_characterization("qpu.nonexistent")
 
 
 def test_session(client: ionq.Client) -> None:

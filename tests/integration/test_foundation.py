@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -237,3 +238,30 @@ def test_absurd_page_numbers_are_empty_pages(anonymous: httpx.Client) -> None:
     )
     assert response.status_code == 200
     assert response.json() == {"characterizations": [], "pages": 0}
+
+
+def test_legacy_characterization_paths(client: httpx.Client, anonymous: httpx.Client) -> None:
+    """The v0.3-style paths the ionq SDK and cirq-ionq read (clients.md §2, §5): same data as
+    v0.4's characterizations, in the legacy shapes; outside the published OpenAPI document."""
+    newest = client.get("/backends/qpu.aria-1/characterizations", params={"limit": 1}).json()
+    v04 = newest["characterizations"][0]
+    current = client.get("/characterizations/backends/qpu.aria-1/current").json()
+    assert current["id"] == v04["id"] and current["qubits"] == v04["qubits"]
+    midnight = datetime.fromisoformat(v04["date"].replace("Z", "+00:00"))
+    assert current["date"] == int(midnight.timestamp())
+    assert current["fidelity"]["2q"]["mean"] == v04["fidelity"]["2q"]["median"]
+    by_id = client.get(f"/characterizations/{v04['id']}").json()
+    assert by_id == current
+    assert anonymous.get(f"/characterizations/{v04['id']}").status_code == 401
+    calibration = client.get("/calibrations/current").json()
+    assert calibration["target"] == "qpu.aria-1" and calibration["date"] == v04["date"]
+    day_ms = int(midnight.timestamp() * 1000)
+    window = client.get("/calibrations", params={"start": day_ms - 86_400_000, "end": day_ms + 1})
+    assert [c["date"] for c in window.json()["calibrations"]] == [
+        v04["date"],
+        (midnight - timedelta(days=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    ]
+    assert "next" not in window.json()  # cirq pages until `next` is absent
+    bad = client.get("/calibrations", params={"start": "yesterday"})
+    assert bad.status_code == 400 and bad.json()["validation"]["keys"] == ["start"]
+    assert client.get("/characterizations/backends/qpu.nope/current").status_code == 404

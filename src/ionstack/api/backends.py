@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -16,6 +16,7 @@ from ionstack.service.backends import BackendState
 from ionstack.store import tables
 
 router = APIRouter(tags=["backends"])
+ONE_DAY = timedelta(days=1)
 
 
 def iso_z(moment: datetime) -> str:
@@ -143,3 +144,137 @@ def get_characterization(
     """One characterization by id (needs a key, as the spec says)."""
     found = state.backends.require(backend)
     return _characterization_wire(state.backends.characterization(db, found, str(UUID)))
+
+
+# --- v0.3-style characterization paths ----------------------------------------------------------
+# IonQ's ``ionq`` SDK (0.0.0a15) reads characterizations from the v0.3 paths below, under the v0.4
+# base URL, in the v0.3 shape: ``date`` in epoch seconds, fidelities as ``{"mean": …}``
+# (clients.md §5). Served for it, outside the published OpenAPI document.
+
+
+def _v03_wire(row: tables.Characterization) -> dict[str, object]:
+    day = row.date
+    return {
+        "id": row.id,
+        "date": int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()),
+        "backend": row.backend,
+        "qubits": row.qubits,
+        "connectivity": all_to_all(row.qubits),
+        "fidelity": {
+            "1q": {"mean": row.fidelity_1q},
+            "2q": {"mean": row.fidelity_2q},
+            "spam": {"mean": row.fidelity_spam},
+        },
+        "timing": row.timing,
+    }
+
+
+def _epoch_day(value: str | None, key: str) -> date | None:
+    if value is None or value == "":
+        return None
+    if value.lstrip("-").isdigit():
+        try:
+            return datetime.fromtimestamp(int(value), tz=UTC).date()
+        except (OverflowError, OSError, ValueError):
+            raise BadRequest(
+                f'"{key}" must be epoch seconds or an ISO date', keys=[key], source="query"
+            ) from None
+    return _parse_day(value, key)
+
+
+@router.get("/characterizations/backends/{backend}", include_in_schema=False)
+def get_characterizations_v03(
+    backend: str,
+    state: State,
+    db: Db,
+    start: str | None = None,
+    end: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10)] = 10,
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> dict[str, object]:
+    found = state.backends.require(backend)
+    result = state.backends.characterizations(
+        db,
+        found,
+        start=_epoch_day(start, "start"),
+        end=_epoch_day(end, "end"),
+        limit=limit,
+        page=page,
+    )
+    return {"characterizations": [_v03_wire(r) for r in result.items], "pages": result.pages}
+
+
+@router.get("/characterizations/backends/{backend}/current", include_in_schema=False)
+def get_current_characterization_v03(backend: str, state: State, db: Db) -> dict[str, object]:
+    found = state.backends.require(backend)
+    return _v03_wire(state.backends.newest_characterization(db, found))
+
+
+@router.get("/characterizations/{UUID}", include_in_schema=False)
+def get_characterization_v03(
+    UUID: uuid.UUID, state: State, db: Db, caller: Caller
+) -> dict[str, object]:
+    return _v03_wire(state.backends.characterization_by_id(db, str(UUID)))
+
+
+# --- legacy /calibrations (cirq-ionq's get_current_calibration / list_calibrations) ------------
+# One QPU (``IONSTACK_CALIBRATION_BACKEND``) as v0.3's single target; ``target`` names it, ``date``
+# is ISO with milliseconds. cirq pages until ``next`` is *absent*, so the whole window is one page.
+
+
+def _calibration_wire(row: tables.Characterization) -> dict[str, object]:
+    day = row.date
+    return {
+        "id": row.id,
+        "target": row.backend,
+        "date": iso_z(datetime(day.year, day.month, day.day, tzinfo=UTC)),
+        "qubits": row.qubits,
+        "connectivity": all_to_all(row.qubits),
+        "fidelity": {
+            "1q": {"mean": row.fidelity_1q},
+            "2q": {"mean": row.fidelity_2q},
+            "spam": {"mean": row.fidelity_spam},
+        },
+        "timing": row.timing,
+    }
+
+
+def _epoch_ms(value: str | None, key: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise BadRequest(
+            f'"{key}" must be epoch milliseconds', keys=[key], source="query"
+        ) from None
+
+
+def _first_midnight_at_or_after(moment: datetime | None) -> date | None:
+    """Characterizations are dated at 00:00 UTC: the first day whose midnight is ≥ ``moment``."""
+    if moment is None:
+        return None
+    day = moment.date()
+    return day if moment == datetime(day.year, day.month, day.day, tzinfo=UTC) else day + ONE_DAY
+
+
+@router.get("/calibrations/current", include_in_schema=False)
+def get_current_calibration(state: State, db: Db, caller: Caller) -> dict[str, object]:
+    found = state.backends.require(state.settings.calibration_backend)
+    return _calibration_wire(state.backends.newest_characterization(db, found))
+
+
+@router.get("/calibrations", include_in_schema=False)
+def get_calibrations(
+    state: State, db: Db, caller: Caller, start: str | None = None, end: str | None = None
+) -> dict[str, object]:
+    found = state.backends.require(state.settings.calibration_backend)
+    result = state.backends.characterizations(
+        db,
+        found,
+        start=_first_midnight_at_or_after(_epoch_ms(start, "start")),
+        end=_first_midnight_at_or_after(_epoch_ms(end, "end")),  # exclusive
+        limit=state.settings.characterization_history_days + 1,
+        page=1,
+    )
+    return {"calibrations": [_calibration_wire(r) for r in result.items]}

@@ -129,6 +129,21 @@ class Backends:
         total_pages = math.ceil(total / limit)
         return CharacterizationPage(items=items, pages=max(0, total_pages - page))
 
+    def characterization_by_id(self, db: Session, ident: str) -> Characterization:
+        """A characterization of any backend (the v0.3-style ``/characterizations/{id}``)."""
+        self.ensure_history()
+        found = repo.get(db, ident)
+        if found is None:
+            raise NotFound()
+        return found
+
+    def newest_characterization(self, db: Session, backend: Backend) -> Characterization:
+        self.ensure_history()
+        found = repo.newest(db, backend.name) if backend.has_characterizations else None
+        if found is None:
+            raise NotFound()
+        return found
+
     def characterization(self, db: Session, backend: Backend, ident: str) -> Characterization:
         self.ensure_history()
         found = repo.get(db, ident)

@@ -158,6 +158,13 @@ def _v03_wire(row: tables.Characterization) -> dict[str, object]:
         "id": row.id,
         "date": int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()),
         "backend": row.backend,
+        **_legacy_body(row),
+    }
+
+
+def _legacy_body(row: tables.Characterization) -> dict[str, object]:
+    """What both legacy shapes share: fidelities as ``{"mean": …}``."""
+    return {
         "qubits": row.qubits,
         "connectivity": all_to_all(row.qubits),
         "fidelity": {
@@ -228,14 +235,7 @@ def _calibration_wire(row: tables.Characterization) -> dict[str, object]:
         "id": row.id,
         "target": row.backend,
         "date": iso_z(datetime(day.year, day.month, day.day, tzinfo=UTC)),
-        "qubits": row.qubits,
-        "connectivity": all_to_all(row.qubits),
-        "fidelity": {
-            "1q": {"mean": row.fidelity_1q},
-            "2q": {"mean": row.fidelity_2q},
-            "spam": {"mean": row.fidelity_spam},
-        },
-        "timing": row.timing,
+        **_legacy_body(row),
     }
 
 

@@ -11,7 +11,6 @@ Tenants (created with the admin CLI against the server's database):
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -311,23 +310,36 @@ QCTRL_JOB: dict[str, Any] = {
 }
 
 
-def test_external_settings_credentials_are_never_echoed(tenants: Tenants) -> None:
+def test_external_settings_credentials_are_never_echoed_stored_or_logged(
+    tenants: Tenants,
+) -> None:
     seen: list[str] = []
     with tenants.client("owner") as owner:
-        for body in (QCTRL_JOB, {**_job(), "external_settings": QCTRL_JOB["external_settings"]}):
-            created = owner.post("/jobs", json=body)
-            assert created.status_code in (201, 400), created.text
-            seen.append(created.text)
-            if created.status_code == 201:
-                job_id = created.json()["id"]
-                job = wait_for_job(owner, job_id)
-                seen.append(json.dumps(job))
-                for path in ("", "?include=input", "/results/probabilities", "/cost"):
-                    seen.append(owner.get(f"/jobs/{job_id}{path}").text)
+        created = owner.post("/jobs", json=QCTRL_JOB)
+        assert created.status_code == 201, created.text
+        seen.append(created.text)
+        job_id = created.json()["id"]
+        job = wait_for_job(owner, job_id)
+        assert job["status"] == "completed", job
+        settings = job["settings"]
+        assert isinstance(settings, dict)
+        assert settings["external_settings"] == {"external_organization": "lab"}
+        for path in ("", "?include=input", "/results/probabilities", "/cost"):
+            seen.append(owner.get(f"/jobs/{job_id}{path}").text)
         seen.append(owner.get("/jobs", params={"limit": 100}).text)
+        # Refused bodies do not quote the credential back either.
+        for body in (
+            {**_job(), "external_settings": QCTRL_JOB["external_settings"]},
+            {**QCTRL_JOB, "external_settings": {"api_credentials": {"key": QCTRL_SECRET}}},
+            {**QCTRL_JOB, "shots": 10**9},
+        ):
+            refused = owner.post("/jobs", json=body)
+            assert refused.status_code == 400, refused.text
+            seen.append(refused.text)
     for text in seen:
         assert QCTRL_SECRET not in text
     assert QCTRL_SECRET not in _server_logs(tenants.server)
+    assert QCTRL_SECRET not in _database_dump(tenants.server)
 
 
 # --- absurd requests --------------------------------------------------------------------------

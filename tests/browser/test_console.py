@@ -203,6 +203,40 @@ def test_submitted_job_completes_in_the_list_and_its_chart_renders(
     page.get_by_role("button", name="Show OpenQASM 3").click()
     expect(page.locator("#circuit")).to_contain_text("OPENQASM 3")
     page.screenshot(path=str(artifacts / "job-detail.png"), full_page=True)
+    page.emulate_media(color_scheme="dark")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(artifacts / "job-detail-dark.png"))
+
+
+def test_multi_circuit_job_charts_each_circuit(page: Page, client: httpx.Client) -> None:
+    circuits = [
+        {"circuit": BELL, "name": "bell"},
+        {"circuit": [{"gate": "x", "target": 0}]},
+        {"circuit": [{"gate": "h", "target": 0}, {"gate": "h", "target": 1}]},
+    ]
+    parent_id = submit(
+        client,
+        _job(
+            name="three-circuits",
+            type="ionq.multi-circuit.v1",
+            input={"gateset": "qis", "qubits": 2, "circuits": circuits},
+        ),
+    )
+    assert wait_for_job(client, parent_id)["status"] == "completed"
+    probabilities = client.get(f"/jobs/{parent_id}/results/probabilities").json()
+    _sign_in(page)
+    page.goto(f"/console/#/jobs/{parent_id}")
+    charts = page.locator("#results figure.chart")
+    expect(charts).to_have_count(3)
+    for index, (child_id, outcomes) in enumerate(probabilities.items()):
+        chart = charts.nth(index)
+        labels = chart.locator("rect.bar").evaluate_all(
+            "(rects) => rects.map((r) => r.dataset.label)"
+        )
+        assert sorted(labels) == sorted(format(int(k), "b") for k in outcomes)
+        expect(page.locator(f'#results a[href="#/jobs/{child_id}"]')).to_be_visible()
+    # the parent has no compiled circuit of its own: its children do
+    expect(page.locator("#circuit")).to_contain_text("each child job has its compiled circuit")
 
 
 def test_failed_job_shows_its_failure(page: Page, client: httpx.Client) -> None:

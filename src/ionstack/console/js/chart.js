@@ -61,6 +61,9 @@ export function barChart({ caption, items, format = String, valueName = "value",
       s("title", null, `${item.label}: ${format(item.value)}`),
     );
     svg.append(bar);
+    if (items.length <= 16) {
+      svg.append(s("text", { x: cx, y: barTop - 5, class: "value" }, format(item.value)));
+    }
     if (index % labelEvery !== 0) return; // thin the labels of long series (the bars stay)
     const labelY = margin.top + plotH + 16;
     svg.append(

@@ -64,3 +64,23 @@ export function bits(key, qubits) {
 export function shortId(id) {
   return id ? id.slice(0, 8) : "";
 }
+
+function flatJson(value) {
+  if (Array.isArray(value)) return `[${value.map(flatJson).join(", ")}]`;
+  if (value !== null && typeof value === "object") {
+    return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${flatJson(v)}`).join(", ")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** JSON for reading: anything that fits on a line stays on one line (a gate per line). */
+export function prettyJson(value, indent = "") {
+  const flat = flatJson(value);
+  if (value === null || typeof value !== "object" || flat.length + indent.length <= 60) return flat;
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    return `[\n${value.map((v) => inner + prettyJson(v, inner)).join(",\n")}\n${indent}]`;
+  }
+  const lines = Object.entries(value).map(([k, v]) => `${inner}${JSON.stringify(k)}: ${prettyJson(v, inner)}`);
+  return `{\n${lines.join(",\n")}\n${indent}}`;
+}

@@ -4,7 +4,7 @@
 import { api, ApiError } from "../api.js";
 import { barChart } from "../chart.js";
 import { facts, h, replace } from "../dom.js";
-import { bits, duration, number, shortId, usd, when } from "../format.js";
+import { bits, duration, number, prettyJson, shortId, usd, when } from "../format.js";
 import { link } from "../route.js";
 import { errorText, section, statusBadge } from "./parts.js";
 
@@ -225,7 +225,7 @@ async function costSection(job) {
 
 async function circuitSection(job) {
   const submitted = job.input
-    ? h("div", null, h("h3", null, "Submitted"), h("pre", { class: "code", id: "circuit-input", tabindex: "0", "aria-label": "Submitted input, JSON" }, JSON.stringify(job.input, null, 2)))
+    ? h("div", null, h("h3", null, "Submitted"), h("pre", { class: "code", id: "circuit-input", tabindex: "0", "aria-label": "Submitted input, JSON" }, prettyJson(job.input)))
     : null;
   let compiled;
   const isParent = Boolean(job.child_job_ids?.length);
@@ -238,7 +238,7 @@ async function circuitSection(job) {
     const native = await api(`/jobs/${encodeURIComponent(job.id)}/circuits/native`);
     let text = native;
     try {
-      text = JSON.stringify(JSON.parse(native), null, 2);
+      text = prettyJson(JSON.parse(native));
     } catch {
       // already text
     }

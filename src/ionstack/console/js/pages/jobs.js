@@ -79,7 +79,7 @@ export async function render(main, route) {
         "tr",
         null,
         ["Job", "Status", "Backend", "Shots", "Submitted", "Run time"].map((name) =>
-          h("th", { scope: "col" }, name),
+          h("th", { scope: "col", class: name === "Shots" || name === "Run time" ? "num" : null }, name),
         ),
       ),
     ),

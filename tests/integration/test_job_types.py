@@ -331,3 +331,16 @@ def test_readme_examples_give_what_the_readme_says(client: httpx.Client) -> None
     assert cut["output"]["cut_value"] == 4.0
     assert cut["output"]["solution_bitstring"] in ("1010", "0101")
     assert sorted(cut["output"]["partition"]) == [[0, 2], [1, 3]]
+
+
+def test_job_limits_apply_to_function_jobs(client: httpx.Client) -> None:
+    wide = maxcut_job(noise={"model": "aria-1"})
+    wide["input"]["problem"] = {
+        "nodes": [{"id": i} for i in range(30)],
+        "adjacency": [[] for _ in range(30)],
+    }
+    job = client.get(f"/jobs/{submit(client, wide)}").json()
+    assert job["status"] == "failed" and job["failure"]["code"] == "NotEnoughQubits"
+    many = energy_job(backend="qpu.aria-1", shots=20_000)
+    job = client.get(f"/jobs/{submit(client, many)}").json()
+    assert job["status"] == "failed" and job["failure"]["code"] == "TooManyShots"

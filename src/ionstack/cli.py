@@ -12,15 +12,18 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session
 
 from ionstack.errors import IonstackError
-from ionstack.settings import Settings
+
+if TYPE_CHECKING:  # slow to import, and the HTTP commands never need them
+    from sqlalchemy.orm import Session
+
+    from ionstack.settings import Settings
 
 app = typer.Typer(
     help="ionstack: a self-hosted quantum cloud that speaks the IonQ API v0.4.",
@@ -50,6 +53,8 @@ OrgOption = Annotated[
 def _settings(ctx: typer.Context, **overrides: Any) -> Settings:
     base: dict[str, Any] = dict(ctx.obj or {})
     base.update({k: v for k, v in overrides.items() if v is not None})
+    from ionstack.settings import Settings
+
     return Settings(**base)
 
 

@@ -27,6 +27,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 from support.server import BOOTSTRAP_KEY, Server, submit, wait_for_job
 
 SERVER_WORKERS = 1
+#: emulated QPU jobs take their predicted duration: long enough to cancel one from the console
+SERVER_ENV = {"IONSTACK_EMULATE_QPU_DURATION": "true"}
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -237,6 +239,18 @@ def test_multi_circuit_job_charts_each_circuit(page: Page, client: httpx.Client)
         expect(page.locator(f'#results a[href="#/jobs/{child_id}"]')).to_be_visible()
     # the parent has no compiled circuit of its own: its children do
     expect(page.locator("#circuit")).to_contain_text("each child job has its compiled circuit")
+
+
+def test_a_running_job_is_cancelled_from_its_page(page: Page, client: httpx.Client) -> None:
+    job_id = submit(client, _job(backend="qpu.aria-1", shots=10_000, name="long-qpu-job"))
+    _sign_in(page)
+    page.goto(f"/console/#/jobs/{job_id}")
+    cancel = page.get_by_role("button", name="Cancel job")
+    expect(cancel).to_be_visible()
+    cancel.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("canceled")
+    expect(cancel).to_have_count(0)
+    assert client.get(f"/jobs/{job_id}").json()["status"] == "canceled"
 
 
 def test_failed_job_shows_its_failure(page: Page, client: httpx.Client) -> None:

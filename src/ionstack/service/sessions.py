@@ -20,6 +20,7 @@ end. Session jobs go ahead of other jobs in the queue (``priority`` 0).
 
 from __future__ import annotations
 
+import logging
 import math
 import uuid
 from collections.abc import Callable
@@ -31,12 +32,15 @@ from sqlalchemy.orm import Session
 from ionstack import ids
 from ionstack.catalog import Backend, Catalog
 from ionstack.errors import BadRequest, Forbidden, NotFound
+from ionstack.logs import job_event
 from ionstack.service.accounts import Caller
 from ionstack.service.billing import iso_z
 from ionstack.settings import Settings
 from ionstack.store import billing as billing_repo
 from ionstack.store import sessions as repo
 from ionstack.store.tables import Job, JobSession
+
+logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
@@ -252,9 +256,19 @@ def _end_by_limit(
     db.flush()
     if now is not None:
         what = reason.replace("_", " ")
-        repo.cancel_queued(
+        canceled = repo.cancel_queued(
             db, row.id, now=now, message=f"Canceled by the system: the session reached its {what}."
         )
+        for job_id in canceled:
+            job_event(
+                logger,
+                "job_canceled",
+                job_id=job_id,
+                project_id=row.project_id,
+                backend=row.backend,
+                code="SystemCancel",
+                session_id=row.id,
+            )
 
 
 def end_expired(db: Session, *, now: datetime) -> int:

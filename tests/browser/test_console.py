@@ -24,7 +24,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
-from support.server import BOOTSTRAP_KEY, Server, submit, wait_for_job
+from support.server import BOOTSTRAP_KEY, Server, cli_json, submit, wait_for_job
 
 SERVER_WORKERS = 1
 #: emulated QPU jobs take their predicted duration: long enough to cancel one from the console
@@ -98,8 +98,8 @@ def page(browser: Browser, server: Server) -> Iterator[Page]:
     tab.set_default_timeout(30_000)
     yield tab
     context.close()
-    # 401 from the deliberately wrong key is the only expected error line
-    unexpected = [p for p in problems if "401" not in p]
+    # refused keys (401) and a member's usage request (403) are the only expected errors
+    unexpected = [p for p in problems if not re.search(r"status of 40[13]\b", p)]
     assert unexpected == [], unexpected
 
 
@@ -466,6 +466,20 @@ def test_every_page_names_its_controls_and_works_by_keyboard(
     expect(page.get_by_role("heading", name="Backends", level=1)).to_be_visible()
     expect(main_nav.get_by_role("link", name="Backends")).to_have_attribute("aria-current", "page")
     expect(page.locator("main")).to_be_focused()  # focus moved to the new page's content
+
+
+def test_usage_page_tells_a_member_it_is_for_owners(page: Page, server: Server) -> None:
+    user = cli_json(
+        server, "users", "create", "member@console.example", "--project", "Default Project"
+    )
+    assert isinstance(user, dict)
+    key = cli_json(server, "keys", "create", "--user", user["email"], "--name", "member")
+    assert isinstance(key, dict)
+    _sign_in(page, key["key"])
+    expect(page.locator("#who-name")).to_have_text("Key: member")
+    _nav(page, "Usage")
+    expect(page.get_by_role("alert")).to_contain_text("owners of the organization")
+    expect(page.locator("figure.chart")).to_have_count(0)
 
 
 # --- headers -------------------------------------------------------------------------------------

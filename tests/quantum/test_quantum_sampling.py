@@ -18,7 +18,9 @@ def test_derived_streams_are_deterministic_and_independent() -> None:
     assert sampling.derive_seed(5, "stim") != sampling.derive_seed(6, "stim")
 
 
-@pytest.mark.parametrize("size", [16, 1 << 17], ids=["dense path", "streamed cdf path"])
+@pytest.mark.parametrize(
+    "size", [16, 1024, 1 << 17], ids=["support path", "dense path", "streamed cdf path"]
+)
 def test_samplers_follow_the_distribution(size: int) -> None:
     rng = np.random.default_rng(3)
     probs = np.zeros(size)
@@ -81,3 +83,17 @@ def test_probability_dict_of_a_multi_chunk_single_precision_state_is_exact(threa
     top, truncated = sampling.probability_dict(dist, max_outcomes=2)
     assert truncated and top == {3: expected[3], size - 2: expected[size - 2]}
     assert dist.total() == pytest.approx(float(exact.sum()), rel=1e-12)
+
+
+@pytest.mark.parametrize("shots", [1, 3, 5000])
+def test_dense_and_support_samplers_draw_the_same_outcomes(shots: int) -> None:
+    """A wide distribution skips the support extraction; the outcomes for the same draws
+    are the same as over the support (here: the same 64 leading entries, zero-padded)."""
+    rng = np.random.default_rng(8)
+    head = rng.random(sampling.SUPPORT_MAX) ** 4
+    head[rng.choice(head.size, 20, replace=False)] = 0.0
+    padded = np.concatenate([head, np.zeros(4 * sampling.SUPPORT_MAX)])
+    small = sampling.sample_small(head, shots, sampling.derive_rng(4, "s"))
+    wide = sampling.sample_small(padded, shots, sampling.derive_rng(4, "s"))
+    assert wide[0].tolist() == small[0].tolist() and wide[1] == small[1]
+    assert set(wide[1]) <= set(np.flatnonzero(head).tolist())

@@ -27,6 +27,8 @@ PROBABILITY_CUTOFF = 1e-12
 CHUNK = 1 << 22
 #: Distributions up to this size are sampled in one dense step.
 SMALL = 1 << 16
+#: Dense distributions larger than this are sampled without extracting their support.
+SUPPORT_MAX = 64
 
 #: Relative margin of the single-precision screen in :meth:`Distribution.above`.
 SCREEN_MARGIN = 1e-5
@@ -177,6 +179,8 @@ def sample_small(
     Returns the per-shot outcomes and their histogram. (Array methods rather than numpy
     functions: this is the hot path of tiny jobs, bench/README.md workload (c).)
     """
+    if probs.size > SUPPORT_MAX:
+        return _sample_dense(probs, shots, rng)
     support = probs.nonzero()[0]
     cdf = probs[support].cumsum()
     u = rng.random(shots)
@@ -195,6 +199,29 @@ def sample_small(
         hist = dict(zip(support[hit].tolist(), counts[hit].tolist(), strict=True))
     out: IntArray = support.take(pick)
     return out, hist
+
+
+def _sample_dense(
+    probs: FloatArray, shots: int, rng: np.random.Generator
+) -> tuple[IntArray, dict[int, int]]:
+    """:func:`sample_small` without extracting the support first (wide distributions, e.g.
+    one trajectory group of a few shots from a 14-qubit state).
+
+    The same outcomes for the same draws: ``cumsum`` is sequential, so the zero entries leave
+    the running sum unchanged and the first index whose cumulative value exceeds ``u`` is the
+    same support entry.
+    """
+    cdf = probs.cumsum()
+    u = rng.random(shots)
+    u *= cdf[-1]
+    out: IntArray = cdf.searchsorted(u, "right")
+    if out.size and out.max() >= cdf.size:  # u rounded up to the total: last non-zero outcome
+        out[out >= cdf.size] = int(np.flatnonzero(probs)[-1])
+    if shots < probs.size:
+        return out, histogram(out)
+    counts = np.bincount(out, minlength=probs.size)
+    hit = counts.nonzero()[0]
+    return out, dict(zip(hit.tolist(), counts[hit].tolist(), strict=True))
 
 
 def sample_cdf(dist: Distribution, total: float, shots: int, rng: np.random.Generator) -> IntArray:

@@ -66,7 +66,11 @@ def _qsim() -> Any:
 
 
 def _flat(m: npt.NDArray[np.complex128]) -> list[float]:
-    out: list[float] = np.stack((m.real, m.imag), axis=-1).ravel().tolist()
+    """Row-major ``[re, im, re, im, …]``: a complex128 array's own memory layout, so a
+    float64 view gives it without copying (the hot path of noisy trajectories)."""
+    out: list[float] = (
+        np.ascontiguousarray(m, dtype=np.complex128).view(np.float64).ravel().tolist()
+    )
     return out
 
 

@@ -202,11 +202,21 @@ def _retry_after(response: httpx.Response) -> float:
 
 
 async def _client(
-    base_url: str, key: str, *, stop_at: float, drain_until: float, poll: float, stats: Stats
+    base_url: str,
+    key: str,
+    *,
+    start_at: float,
+    measure_from: float,
+    stop_at: float,
+    drain_until: float,
+    poll: float,
+    stats: Stats,
 ) -> None:
     headers = {"Authorization": f"apiKey {key}"}
+    await asyncio.sleep(max(0.0, start_at - time.monotonic()))
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as http:
         while time.monotonic() < stop_at:
+            measured = time.monotonic() >= measure_from
             begun = time.perf_counter()
             try:
                 response = await http.post("/jobs", json=JOB)
@@ -221,8 +231,9 @@ async def _client(
             if response.status_code != 201:
                 stats.errors += 1
                 continue
-            stats.post_ms.append((time.perf_counter() - begun) * 1e3)
-            stats.accepted += 1
+            if measured:
+                stats.post_ms.append((time.perf_counter() - begun) * 1e3)
+                stats.accepted += 1
             job_id = response.json()["id"]
             while True:
                 await asyncio.sleep(poll)
@@ -244,13 +255,13 @@ async def _client(
                 if response.status_code != 200:
                     stats.errors += 1
                     continue
-                if now <= stop_at:
+                if measure_from <= now <= stop_at:
                     stats.get_ms.append((time.perf_counter() - begun) * 1e3)
                 status = response.json()["status"]
                 if status in TERMINAL:
                     if status != "completed":
                         stats.failed += 1
-                    elif time.monotonic() <= stop_at:
+                    elif measure_from <= time.monotonic() <= stop_at:
                         stats.completed_in_window += 1
                     else:
                         stats.completed_after += 1
@@ -258,16 +269,27 @@ async def _client(
 
 
 async def _load(
-    urls: list[str], keys: list[str], *, duration: float, drain: float, poll: float
+    urls: list[str],
+    keys: list[str],
+    *,
+    ramp: float,
+    duration: float,
+    drain: float,
+    poll: float,
 ) -> tuple[Stats, float]:
+    """Clients start evenly over ``ramp`` seconds (users do not all arrive in the same
+    millisecond); what happens in the ``duration`` after the ramp is measured."""
     stats = Stats()
     begun = time.monotonic()
-    stop_at = begun + duration
+    measure_from = begun + ramp
+    stop_at = measure_from + duration
     await asyncio.gather(
         *(
             _client(
                 urls[i % len(urls)],
                 key,
+                start_at=begun + ramp * i / len(keys),
+                measure_from=measure_from,
                 stop_at=stop_at,
                 drain_until=stop_at + drain,
                 poll=poll,
@@ -320,7 +342,14 @@ def run(shape: Deployment, *, database_url: str, args: argparse.Namespace, tmp: 
         warm_up(urls, jobs=2 * max(1, shape.workers))
         cpu_before = cpu_seconds(pids)
         stats, window = asyncio.run(
-            _load(urls, keys, duration=args.duration, drain=args.drain, poll=args.poll)
+            _load(
+                urls,
+                keys,
+                ramp=args.ramp,
+                duration=args.duration,
+                drain=args.drain,
+                poll=args.poll,
+            )
         )
         cpu_ms = (cpu_seconds(pids) - cpu_before) * 1e3 / max(1, stats.requests)
     return (
@@ -341,6 +370,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=None, help="concurrent clients [50]")
     parser.add_argument("--duration", type=float, default=None, help="window, seconds [20]")
     parser.add_argument("--drain", type=float, default=60.0, help="max seconds to finish")
+    parser.add_argument(
+        "--ramp", type=float, default=2.0, help="clients start over this many seconds [2]"
+    )
     parser.add_argument("--poll", type=float, default=0.1, help="GET interval per client [0.1]")
     parser.add_argument("--workers", default="1,2", help="worker counts to compare [1,2]")
     parser.add_argument("--replicas", type=int, default=2, help="PostgreSQL API replicas [2]")
@@ -367,7 +399,8 @@ def main() -> None:
     keys = "one shared key" if args.shared_key else "a key each"
     print(
         f"ionstack load: {args.clients} clients ({keys}),"
-        f" {args.duration:g} s window, Bell job on the ideal simulator, poll every {args.poll:g} s;"
+        f" starting over {args.ramp:g} s, then a {args.duration:g} s window;"
+        f" Bell job on the ideal simulator, poll every {args.poll:g} s;"
         f" {os.cpu_count()} cores, load generator on the same machine;"
         f" load average before: {_loadavg()}"
     )

@@ -3,9 +3,11 @@
 Starts a real ``ionstack serve`` (SQLite in a temporary directory, no workers), creates
 ``--jobs`` dry-run jobs (compiled, never run) plus a few failed ones, then times the requests
 the console's jobs list and job page make: the first page, a deep page (followed cursor), a
-status filter, name searches, an id-prefix search and one job with its input.
+status filter, name searches, an id-prefix search and one job with its input. ``--browser``
+also times the console itself in Debian's headless Chromium (sign-in to a drawn jobs table,
+the next page, a status filter).
 
-    .venv/bin/python bench/console.py --jobs 10000
+    .venv/bin/python bench/console.py --jobs 10000 --browser
 """
 
 from __future__ import annotations
@@ -86,10 +88,48 @@ def _timed(client: httpx.Client, path: str, params: dict[str, Any], runs: int) -
     return times
 
 
+def _browser(root: str, *, runs: int) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+    timings: dict[str, list[float]] = {
+        "sign-in → 25 rows": [],
+        "older page": [],
+        "status filter": [],
+    }
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        for _ in range(runs):
+            page = browser.new_page(base_url=root)
+            rows = page.locator("#jobs-table tbody tr[data-job-id]")
+            page.goto("/console/")
+            page.get_by_label("API key").fill(KEY)
+            started = time.perf_counter()
+            page.get_by_role("button", name="Sign in").click()
+            expect(rows).to_have_count(25)
+            timings["sign-in → 25 rows"].append((time.perf_counter() - started) * 1000)
+            first = rows.first.get_attribute("data-job-id")
+            started = time.perf_counter()
+            page.get_by_role("button", name="Older →").click()
+            expect(rows.first).not_to_have_attribute("data-job-id", first or "")
+            timings["older page"].append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            page.get_by_label("Status").select_option("failed")
+            expect(page.locator('#jobs-table tbody tr[data-status="completed"]')).to_have_count(0)
+            expect(rows.first).to_have_attribute("data-status", "failed")
+            timings["status filter"].append((time.perf_counter() - started) * 1000)
+            page.close()
+        browser.close()
+    print(f"{'console (Chromium)':28} {'median ms':>10} {'max ms':>8}   ({runs} runs each)")
+    for name, times in timings.items():
+        print(f"{name:28} {statistics.median(times):10.1f} {max(times):8.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--browser", action="store_true", help="also time the console itself")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_dir:
         port = _free_port()
@@ -131,6 +171,8 @@ def main() -> None:
                     times = sorted(_timed(client, path, params, args.runs))
                     p95 = times[int(0.95 * (len(times) - 1))]
                     print(f"{name:28} {statistics.median(times):10.1f} {p95:8.1f}")
+            if args.browser:
+                _browser(f"http://127.0.0.1:{port}", runs=10)
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)

@@ -104,4 +104,4 @@ def usage_times(db: Session, session_ids: list[str]) -> dict[str, int]:
         .where(Job.session_id.in_(session_ids))
         .group_by(Job.session_id)
     ).all()
-    return {str(sid): int(total) for sid, total in rows}
+    return {str(sid): int(total or 0) for sid, total in rows}

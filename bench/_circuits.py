@@ -20,9 +20,11 @@ def random_layers(n: int, depth: int, seed: int) -> list[dict[str, Any]]:
     for layer in range(depth):
         for q in range(n):
             a, b, c = rng.uniform(0, 2 * np.pi, 3)
-            gates += [{"gate": "rx", "target": q, "rotation": float(a)},
-                      {"gate": "ry", "target": q, "rotation": float(b)},
-                      {"gate": "rz", "target": q, "rotation": float(c)}]
+            gates += [
+                {"gate": "rx", "target": q, "rotation": float(a)},
+                {"gate": "ry", "target": q, "rotation": float(b)},
+                {"gate": "rz", "target": q, "rotation": float(c)},
+            ]
         for q in range(layer % 2, n - 1, 2):
             gates.append({"gate": "cnot", "control": q, "target": q + 1})
     return gates

@@ -1,0 +1,527 @@
+"""ionstack's simulation engine path against the fastest library called directly (issue 4 §7).
+
+Usage::
+
+    .venv/bin/python bench/engine.py            # full run (~10 min on 2 cores, < 5 GiB)
+    .venv/bin/python bench/engine.py --quick    # smaller sizes, about a minute
+    .venv/bin/python bench/engine.py --json out.json
+
+Workloads, each measured side by side in one run (every measurement in its own subprocess so
+memory and imports do not leak between them; threads = ``--threads``):
+
+(a) 28-qubit depth-10 random circuit (engines.md's circuit), exact ideal probabilities:
+    ``ionstack.quantum.run(shots=None)`` vs qsim (single precision, ``max_fused_gate_size=4``)
+    through qsimcirq's ``simulate_into_1d_array`` and through its pybind module, probabilities
+    ``re²+im²``. Also the fused memory-bandwidth floor (10 passes of ``a *= c`` over the
+    complex64 state with the same threads). Goal: ≤ 1.2× the fastest library.
+(b) 14-qubit depth-10 with aria-1 noise, 1000 shots: ``run(noise=aria-1)`` (compile + error
+    pattern grouping) vs qsim's per-shot trajectories (qsimcirq ``run`` on the same compiled
+    native circuit with ``cirq.depolarize(3r₁/4)``/``(15r₂/16, n_qubits=2)`` after every gate),
+    1 and 2 threads, the faster counted. Goal: ≤ 0.5×.
+(c) 2-qubit Bell, 1000 shots, per call (repeated): ``run(circuit, shots=1000, seed=i)`` on a
+    parsed circuit vs qulacs and lightning.qubit raw bindings (build + simulate + seeded
+    1000-shot sampling), interleaved rounds. Goal: ≤ 2× the lowest.
+
+Times are wall-clock medians: of the runs (a, b), of the per-call means of the rounds (c; the
+best round is printed too). Other processes share the CPU on a busy machine: the load average
+is printed with the results, and the ratios, measured side by side, are what to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from _circuits import bell, random_layers  # noqa: E402
+
+# --------------------------------------------------------------------------- workers
+
+
+def _parse(n: int, seed: int) -> Any:
+    from ionstack.quantum import parse_circuit
+
+    return parse_circuit(random_layers(n, 10, seed), gateset="qis", qubits=n)
+
+
+def _engines_ops(n: int, seed: int) -> list[tuple[tuple[int, ...], Any]]:
+    """(qubits, matrix) per gate of the same circuit, for the direct library calls."""
+    from ionstack.quantum import gates
+
+    return [(g.qubits, gates.gate_matrix(g, "qis")) for g in _parse(n, seed).gates]
+
+
+def ideal_ours(task: dict[str, Any]) -> dict[str, Any]:
+    from ionstack.quantum import run
+
+    c = _parse(task["n"], task["seed"])
+    t0 = time.perf_counter()
+    r = run(c, shots=None, noise=None, seed=1, threads=task["threads"])
+    return {
+        "seconds": time.perf_counter() - t0,
+        "engine": r.engine,
+        "entries": len(r.probabilities),
+    }
+
+
+def ideal_qsimcirq(task: dict[str, Any]) -> dict[str, Any]:
+    import cirq
+    import numpy as np
+    import qsimcirq
+
+    n = task["n"]
+    q = [cirq.LineQubit(n - 1 - i) for i in range(n)]  # LineQubit(0) is cirq's most significant
+    ops = [cirq.MatrixGate(m).on(*[q[i] for i in qs]) for qs, m in _engines_ops(n, task["seed"])]
+    circuit = cirq.Circuit(ops)
+    options = qsimcirq.QSimOptions(cpu_threads=task["threads"], max_fused_gate_size=4)
+    sim = qsimcirq.QSimSimulator(qsim_options=options)
+    t0 = time.perf_counter()
+    _, state, _ = sim.simulate_into_1d_array(circuit, qubit_order=sorted(q))
+    probs = state.real * state.real + state.imag * state.imag
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "norm": float(np.sum(probs, dtype=np.float64))}
+
+
+def ideal_qsim_raw(task: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+    from qsimcirq import qsim
+
+    n = task["n"]
+    circuit = qsim.Circuit()
+    circuit.num_qubits = n
+    for t, (qs, m) in enumerate(_engines_ops(n, task["seed"])):
+        flat = np.stack((m.real, m.imag), axis=-1).ravel().tolist()
+        qsim.add_matrix_gate(t, list(qs), flat, circuit)
+    options = {
+        "f": 4,
+        "t": task["threads"],
+        "r": 1,
+        "g": False,
+        "gmode": 0,
+        "gsst": 512,
+        "gdb": 16,
+        "v": 0,
+        "z": False,
+        "s": 1,
+        "c": circuit,
+    }
+    t0 = time.perf_counter()
+    state = qsim.qsim_simulate_fullstate(options, 0).view(np.complex64)
+    probs = state.real * state.real + state.imag * state.imag
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "norm": float(np.sum(probs, dtype=np.float64))}
+
+
+def bandwidth(task: dict[str, Any]) -> dict[str, Any]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    a = np.ones(1 << task["n"], dtype=np.complex64)
+    parts = np.array_split(a, task["threads"])
+
+    def touch(x: Any) -> None:
+        x *= np.complex64(1.0000001)
+
+    times = []
+    with ThreadPoolExecutor(task["threads"]) as pool:
+        for _ in range(6):
+            t0 = time.perf_counter()
+            list(pool.map(touch, parts))
+            times.append(time.perf_counter() - t0)
+    return {"seconds": statistics.median(times[1:])}
+
+
+def noisy_ours(task: dict[str, Any]) -> dict[str, Any]:
+    from ionstack.quantum import noise_model, run
+
+    c = _parse(task["n"], task["seed"])
+    t0 = time.perf_counter()
+    r = run(c, shots=task["shots"], noise=noise_model("aria-1"), seed=7, threads=task["threads"])
+    return {
+        "seconds": time.perf_counter() - t0,
+        "method": r.method,
+        "engine": r.engine,
+        "distinct": len(r.histogram or {}),
+    }
+
+
+def noisy_qsim(task: dict[str, Any]) -> dict[str, Any]:
+    import cirq
+    import qsimcirq
+
+    from ionstack.quantum import compile_native, gates, noise_model
+
+    n, model = task["n"], noise_model("aria-1")
+    native = compile_native(_parse(n, task["seed"]), family="ms", drop_final_z=True)
+    q = [cirq.LineQubit(n - 1 - i) for i in range(n)]
+    ops: list[Any] = []
+    for g in native.gates:
+        targets = [q[i] for i in g.targets]
+        ops.append(cirq.MatrixGate(gates.gate_matrix(g, "native")).on(*targets))
+        if len(targets) == 1:
+            ops.append(cirq.depolarize(3 * model.p1q / 4).on(*targets))
+        else:
+            ops.append(cirq.depolarize(15 * model.p2q / 16, n_qubits=2).on(*targets))
+    circuit = cirq.Circuit(ops)
+    circuit.append(cirq.measure(*q, key="m"))
+    options = qsimcirq.QSimOptions(cpu_threads=task["threads"], max_fused_gate_size=2)
+    sim = qsimcirq.QSimSimulator(qsim_options=options, seed=11)
+    t0 = time.perf_counter()
+    sim.run(circuit, repetitions=task["shots"])
+    return {"seconds": time.perf_counter() - t0, "native_gates": len(native.gates)}
+
+
+def bell_calls(task: dict[str, Any]) -> dict[str, Any]:
+    import pennylane_lightning.lightning_qubit_ops as lightning
+    import qulacs
+
+    from ionstack.quantum import parse_circuit, run
+
+    circuit = parse_circuit(bell(), gateset="qis", qubits=2)
+
+    def ours(i: int) -> Any:
+        return run(circuit, shots=1000, noise=None, seed=i + 1)
+
+    def ours_with_parse(i: int) -> Any:
+        return run(
+            parse_circuit(bell(), gateset="qis", qubits=2), shots=1000, noise=None, seed=i + 1
+        )
+
+    def qulacs_raw(i: int) -> Any:
+        c = qulacs.QuantumCircuit(2)
+        c.add_H_gate(0)
+        c.add_CNOT_gate(0, 1)
+        s = qulacs.QuantumState(2)
+        c.update_quantum_state(s)
+        return s.sampling(1000, i + 1)
+
+    def lightning_raw(i: int) -> Any:
+        sv = lightning.StateVectorC128(2)
+        sv.Hadamard([1], False, [])  # lightning wire 0 is the most significant
+        sv.CNOT([1, 0], False, [])
+        m = lightning.MeasurementsC128(sv)
+        m.set_random_seed(i + 1)
+        return m.generate_samples(2, 1000)
+
+    fns = {
+        "ionstack": ours,
+        "ionstack+parse": ours_with_parse,
+        "qulacs": qulacs_raw,
+        "lightning": lightning_raw,
+    }
+    rounds: dict[str, list[float]] = {k: [] for k in fns}
+    for fn in fns.values():  # warm-up
+        fn(0)
+    for _ in range(task["rounds"]):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            for i in range(task["calls"]):
+                fn(i)
+            rounds[name].append((time.perf_counter() - t0) / task["calls"])
+    return {
+        "per_call": {k: statistics.median(v) for k, v in rounds.items()},
+        "best": {k: min(v) for k, v in rounds.items()},
+    }
+
+
+def crossover(task: dict[str, Any]) -> dict[str, Any]:
+    """Per-call time of the engines behind the size dispatch of ``quantum/simulate.py``:
+    numpy complex128 vs qsim (fused, 1 and 2 threads) on the same depth-10 circuit."""
+    import numpy as np
+
+    from ionstack.quantum import simulate
+    from ionstack.quantum.engines import qsim, statevector
+
+    out: dict[str, dict[str, float]] = {}
+    for n in task["sizes"]:
+        ops = simulate._ops(_parse(n, 99 + n), max_targets=qsim.MAX_TARGETS)
+
+        def numpy_path(n: int = n, ops: Any = ops) -> Any:
+            psi = statevector.simulate(n, ops)
+            return psi.real * psi.real + psi.imag * psi.imag
+
+        def qsim_path(threads: int, n: int = n, ops: Any = ops) -> Any:
+            options = {
+                "f": 4,
+                "t": threads,
+                "r": 1,
+                "g": False,
+                "gmode": 0,
+                "gsst": 512,
+                "gdb": 16,
+                "v": 0,
+                "z": False,
+                "s": 1,
+                "c": qsim.build(n, ops),
+            }
+            psi = qsim._qsim().qsim_simulate_fullstate(options, 0).view(np.complex64)
+            return psi.real * psi.real + psi.imag * psi.imag
+
+        fns: dict[str, Any] = {"qsim t=1": lambda: qsim_path(1), "qsim t=2": lambda: qsim_path(2)}
+        if n <= task["numpy_max"]:
+            fns["numpy"] = numpy_path
+        row: dict[str, float] = {}
+        for name, fn in fns.items():
+            fn()
+            times = []
+            for _ in range(task["repeats"]):
+                t0 = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - t0)
+            row[name] = statistics.median(times)
+        out[str(n)] = row
+    return {"rows": out}
+
+
+WORKERS = {
+    f.__name__: f
+    for f in (
+        ideal_ours,
+        ideal_qsimcirq,
+        ideal_qsim_raw,
+        bandwidth,
+        noisy_ours,
+        noisy_qsim,
+        bell_calls,
+        crossover,
+    )
+}
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def measure(kind: str, task: dict[str, Any], *, runs: int = 1, timeout: int = 900) -> list[Any]:
+    """Run ``kind`` in fresh subprocesses ``runs`` times; returns the results."""
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS=str(task["threads"]),
+        QULACS_NUM_THREADS=str(task["threads"]),
+        OPENBLAS_NUM_THREADS="1",
+    )
+    out = []
+    for _ in range(runs):
+        p = subprocess.run(
+            [sys.executable, __file__, "--worker", kind, json.dumps(task)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            check=False,
+        )
+        lines = [x for x in p.stdout.splitlines() if x.startswith("@@")]
+        if not lines:
+            raise RuntimeError(f"{kind} failed: {p.stderr.strip()[-500:]}")
+        out.append(json.loads(lines[-1][2:]))
+    return out
+
+
+def _median(results: list[Any]) -> float:
+    return float(statistics.median(r["seconds"] for r in results))
+
+
+def workload_a(n: int, runs: int, threads: int) -> dict[str, Any]:
+    task = {"n": n, "seed": 1234 + n, "threads": threads}
+    ours = measure("ideal_ours", task, runs=runs)
+    cirq_path = measure("ideal_qsimcirq", task, runs=runs)
+    raw = measure("ideal_qsim_raw", task, runs=runs)
+    floor = 10 * measure("bandwidth", task)[0]["seconds"]
+    lib = min(_median(cirq_path), _median(raw))
+    return {
+        "n": n,
+        "ours": _median(ours),
+        "qsimcirq": _median(cirq_path),
+        "qsim_raw": _median(raw),
+        "fastest_library": lib,
+        "fused_floor": floor,
+        "ratio": _median(ours) / lib,
+        "ours_over_floor": _median(ours) / floor,
+        "library_over_floor": lib / floor,
+        "detail": ours[0],
+    }
+
+
+def workload_b(n: int, shots: int, runs: int, threads: int) -> dict[str, Any]:
+    ours = measure(
+        "noisy_ours", {"n": n, "seed": 555 + n, "shots": shots, "threads": threads}, runs=runs
+    )
+    base = {
+        t: _median(
+            measure(
+                "noisy_qsim", {"n": n, "seed": 555 + n, "shots": shots, "threads": t}, runs=runs
+            )
+        )
+        for t in sorted({1, threads})
+    }
+    lib = min(base.values())
+    return {
+        "n": n,
+        "shots": shots,
+        "ours": _median(ours),
+        "qsim_trajectories": base,
+        "fastest_library": lib,
+        "ratio": _median(ours) / lib,
+        "detail": ours[0],
+    }
+
+
+def workload_c(calls: int, rounds: int, threads: int) -> dict[str, Any]:
+    result = measure("bell_calls", {"calls": calls, "rounds": rounds, "threads": threads})[0]
+    per = result["per_call"]
+    lib = min(per["qulacs"], per["lightning"])
+    return {
+        "calls": calls,
+        "rounds": rounds,
+        "per_call": per,
+        "best": result["best"],
+        "fastest_library": lib,
+        "ratio": per["ionstack"] / lib,
+    }
+
+
+def _fmt(s: float) -> str:
+    return f"{s * 1e6:.1f} µs" if s < 1e-3 else (f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s")
+
+
+def report(results: dict[str, dict[str, Any]]) -> str:
+    rows = [("workload", "ionstack", "fastest library, called directly", "ratio", "goal")]
+    if "a" in results:
+        a = results["a"]
+        rows += [
+            (
+                f"(a) {a['n']}q depth-10 ideal probabilities",
+                _fmt(a["ours"]),
+                f"qsim raw {_fmt(a['qsim_raw'])} / qsimcirq {_fmt(a['qsimcirq'])}",
+                f"{a['ratio']:.2f}",
+                "≤ 1.2",
+            ),
+            (
+                "    vs fused bandwidth floor",
+                _fmt(a["fused_floor"]),
+                f"library {a['library_over_floor']:.1f}× floor",
+                f"{a['ours_over_floor']:.1f}×",
+                "—",
+            ),
+        ]
+    if "b" in results:
+        b = results["b"]
+        rows.append(
+            (
+                f"(b) {b['n']}q depth-10 aria-1, {b['shots']} shots",
+                _fmt(b["ours"]),
+                "qsim trajectories "
+                + " / ".join(f"t={t}: {_fmt(s)}" for t, s in b["qsim_trajectories"].items()),
+                f"{b['ratio']:.2f}",
+                "≤ 0.5",
+            )
+        )
+    if "c" in results:
+        c = results["c"]
+        best_lib = min(c["best"]["qulacs"], c["best"]["lightning"])
+        rows += [
+            (
+                "(c) Bell, 1000 shots, per call",
+                _fmt(c["per_call"]["ionstack"]),
+                f"qulacs {_fmt(c['per_call']['qulacs'])} / "
+                f"lightning {_fmt(c['per_call']['lightning'])}",
+                f"{c['ratio']:.2f}",
+                "≤ 2",
+            ),
+            ("    (with parsing the JSON)", _fmt(c["per_call"]["ionstack+parse"]), "", "", ""),
+            (
+                "    (best round)",
+                _fmt(c["best"]["ionstack"]),
+                f"qulacs {_fmt(c['best']['qulacs'])} / lightning {_fmt(c['best']['lightning'])}",
+                f"{c['best']['ionstack'] / best_lib:.2f}",
+                "",
+            ),
+        ]
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows
+    )
+
+
+def crossover_report(rows: dict[str, dict[str, float]]) -> str:
+    names = ["numpy", "qsim t=1", "qsim t=2"]
+    lines = ["qubits  " + "  ".join(f"{x:>10}" for x in names) + "  fastest"]
+    for n, row in rows.items():
+        cells = [_fmt(row[x]) if x in row else "—" for x in names]
+        lines.append(
+            f"{n:>6}  "
+            + "  ".join(f"{c:>10}" for c in cells)
+            + f"  {min(row, key=row.__getitem__)}"
+        )
+    return "\n".join(lines)
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (about a minute)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--qubits", type=int, help="width of workload (a) (default 28; quick 20)")
+    parser.add_argument("--runs", type=int, help="runs per measurement (default 3; quick 1)")
+    parser.add_argument("--json", help="also write the raw numbers to this file")
+    parser.add_argument("--only", help="a subset of the workloads, e.g. bc (default abc)")
+    parser.add_argument(
+        "--crossover",
+        action="store_true",
+        help="only the engine crossover table behind the size dispatch (numpy vs qsim threads)",
+    )
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        kind, task = args.worker
+        print("@@" + json.dumps(WORKERS[kind](json.loads(task))), flush=True)
+        return
+    t0 = time.perf_counter()
+    if args.crossover:
+        sizes = [4, 6, 8, 10, 12, 14, 16, 18, 20, 22]
+        task = {"sizes": sizes, "numpy_max": 16, "repeats": 5, "threads": args.threads}
+        print(f"load average at start: {_load()}", flush=True)
+        print(crossover_report(measure("crossover", task)[0]["rows"]))
+        print(f"load average at end: {_load()}; total {time.perf_counter() - t0:.0f} s")
+        return
+    runs = args.runs or (1 if args.quick else 3)
+    only = set(args.only or "abc")
+    loads = [_load()]
+    print(f"load average at start: {loads[0]} (1/5/15 min; {os.cpu_count()} cores)", flush=True)
+    results: dict[str, dict[str, Any]] = {}
+    if "a" in only:
+        n = args.qubits or (20 if args.quick else 28)
+        results["a"] = workload_a(n, runs, args.threads)
+        loads.append(_load())
+    if "b" in only:
+        results["b"] = workload_b(10 if args.quick else 14, 1000, runs, args.threads)
+        loads.append(_load())
+    if "c" in only:
+        calls, rounds = (200, 3) if args.quick else (1000, max(5, runs))
+        results["c"] = workload_c(calls, rounds, args.threads)
+        loads.append(_load())
+    print(report(results))
+    print(
+        f"\nthreads={args.threads}; runs={runs}; "
+        f"load average after {'/'.join(sorted(only))}: {' | '.join(loads[1:])}; "
+        f"total {time.perf_counter() - t0:.0f} s"
+    )
+    if args.json:
+        Path(args.json).write_text(json.dumps({**results, "load": loads}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

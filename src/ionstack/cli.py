@@ -8,6 +8,7 @@ work against a running server's database. ``--json`` prints machine-readable out
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -147,6 +148,9 @@ def serve(
             file=sys.stderr,
             flush=True,
         )
+        # uvicorn re-raises SIGTERM once it has shut down; with the default handler that would
+        # kill this process before the pool below stops its workers. Exit cleanly instead.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
         try:
             uvicorn.run(
                 create_app(settings),
@@ -172,6 +176,10 @@ def worker(
     settings = _settings(ctx)
     configure_logging(level=settings.log_level, as_json=settings.log_json)
     run_worker_process(settings, concurrency=concurrency)
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _redact(url: str) -> str:

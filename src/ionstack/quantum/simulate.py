@@ -128,9 +128,10 @@ def _guard(needed: float, limit: int, n: int, what: str) -> None:
         )
 
 
-def _sv_bytes(n: int, *, shots: int | None, max_outcomes: int | None) -> float:
+def _sv_bytes(n: int, *, shots: int | None, max_outcomes: int | None, threads: int) -> float:
     state = (3 * 16 if n <= NUMPY_MAX_QUBITS else 8) * 2.0**n
-    chunks = 4 * 8 * min(2.0**n, sampling.CHUNK)
+    # float64 temporaries of one chunk per scanning thread (sampling.Distribution.map_chunks)
+    chunks = 4 * 8 * min(2.0**n, sampling.CHUNK) * max(1, threads)
     outcomes = min(2.0**n, max_outcomes or 2.0**n) * 160 if shots is None else shots * 120
     return state + chunks + outcomes
 
@@ -295,7 +296,7 @@ def _run_ideal(
     n = circuit.qubits
     if n <= NUMPY_MAX_QUBITS and method in (None, "statevector") and (shots or 0) < 1 << 22:
         return _small_ideal(circuit, shots=shots, seed=seed, max_outcomes=max_outcomes)
-    needed = _sv_bytes(n, shots=shots, max_outcomes=max_outcomes)
+    needed = _sv_bytes(n, shots=shots, max_outcomes=max_outcomes, threads=threads)
     wants_stim = method == "stabilizer" or (
         method is None and (n >= STABILIZER_MIN_QUBITS or needed > limit)
     )

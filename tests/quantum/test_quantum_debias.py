@@ -59,6 +59,17 @@ def test_too_wide_for_backend() -> None:
     assert info.value.code == "NotEnoughQubits"
 
 
+def test_too_few_shots_for_the_variants_is_a_debiasing_error() -> None:
+    with pytest.raises(JobFailure) as info:
+        debias.run_debiased(
+            qis(BELL), shots=3, noise=noise_model("aria-1"), seed=1, backend_qubits=25
+        )
+    assert info.value.code == "DebiasingError"
+    assert (
+        info.value.message == "variant generation failed: 3 shots cannot be split over 5 variants"
+    )
+
+
 @pytest.mark.parametrize("gateset", ["qis", "native"])
 def test_variant_results_are_logical(gateset: str) -> None:
     c = (

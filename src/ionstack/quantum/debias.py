@@ -92,12 +92,16 @@ def make_variants(qubits: int, *, shots: int, seed: int, backend_qubits: int) ->
 
     Raises:
         JobFailure: ``NotEnoughQubits`` when the circuit is wider than the backend.
+        ValueError: fewer shots than variants (every variant needs at least one shot; the
+            API refuses debiasing below 500 shots, semantics.md §2.5).
     """
     if qubits > backend_qubits:
         raise JobFailure(
             "NotEnoughQubits",
             f"the circuit needs {qubits} qubits; the backend has {backend_qubits}",
         )
+    if shots < variant_count(shots):
+        raise ValueError(f"{shots} shots cannot be split over {variant_count(shots)} variants")
     rng = sampling.derive_rng(seed, "debias")
     out = []
     for i, s in enumerate(split_shots(shots, variant_count(shots))):

@@ -7,6 +7,7 @@ SQLite's own write lock) so several processes starting at once migrate exactly o
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Iterator
@@ -97,7 +98,9 @@ def _alembic_config(connection: Connection) -> Config:
     return cfg
 
 
+@functools.cache
 def head_revision() -> str | None:
+    """The newest migration shipped with this install (read once: the files do not change)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return ScriptDirectory.from_config(cfg).get_current_head()

@@ -52,6 +52,23 @@ def test_probability_dict_from_state_drops_tiny_and_caps() -> None:
     assert truncated and set(top) == {1} and top[1] == pytest.approx(0.64, abs=1e-6)
 
 
+def test_probabilities_carry_15_significant_digits() -> None:
+    """A Bell state's 0.4999999999999999 is reported as 0.5; values from 1e-8 up are rounded
+    to 15 significant digits (within one unit of the last); smaller ones are kept."""
+    bell = np.array([1, 0, 0, 1], dtype=np.complex128) / np.sqrt(2)
+    assert np.abs(bell[0]) ** 2 != 0.5  # the arithmetic alone misses it by one bit
+    probs, _ = sampling.probability_dict(Distribution(state=bell), max_outcomes=None)
+    assert probs == {0: 0.5, 3: 0.5}
+    values = 10.0 ** np.random.default_rng(3).uniform(-12, 0, 20_000)
+    rounded = sampling.significant(values)
+    reference = np.array([float(f"{v:.15g}") if v >= 1e-8 else v for v in values.tolist()])
+    # at most one unit of the 15th digit from Python's rounding (the scaled product's own
+    # rounding can tip a near-tie)
+    assert np.all(np.abs(rounded - reference) <= 1.01e-14 * values)
+    assert np.mean(rounded == reference) > 0.9
+    assert np.all(np.abs(rounded - values) <= 1e-14 * values)
+
+
 def test_bits_to_ints_is_little_endian_for_any_width() -> None:
     bits = np.zeros((2, 70), dtype=bool)
     bits[0, 0] = True
@@ -63,7 +80,8 @@ def test_bits_to_ints_is_little_endian_for_any_width() -> None:
 @pytest.mark.parametrize("threads", [1, 2], ids=["1 thread", "2 threads"])
 def test_probability_dict_of_a_multi_chunk_single_precision_state_is_exact(threads: int) -> None:
     """Two chunks, entries straddling the 1e-12 cutoff within float32 rounding: the result is
-    exactly the float64 ``|a|²`` of every amplitude at or above the cutoff, in either chunk."""
+    the float64 ``|a|²`` (to 15 significant digits) of every amplitude at or above the cutoff,
+    in either chunk."""
     size = 2 * sampling.CHUNK
     rng = np.random.default_rng(11)
     state = np.zeros(size, dtype=np.complex64)
@@ -76,7 +94,9 @@ def test_probability_dict_of_a_multi_chunk_single_precision_state_is_exact(threa
     exact = wide.real * wide.real + wide.imag * wide.imag
     keep = np.flatnonzero(exact >= sampling.PROBABILITY_CUTOFF)
     assert 0 < keep.size - 2 < near.size  # the straddle is real: some in, some out
-    expected = dict(zip(keep.tolist(), exact[keep].tolist(), strict=True))
+    expected = dict(zip(keep.tolist(), exact[keep].tolist(), strict=True))  # all < 1e-8 …
+    for k in (3, size - 2):  # … but these two: 15 significant digits
+        expected[k] = float(f"{exact[k]:.15g}")
     dist = Distribution(state=state, threads=threads)
     got, truncated = sampling.probability_dict(dist, max_outcomes=None)
     assert not truncated and got == expected

@@ -308,7 +308,22 @@ def probability_dict(
         top = np.argpartition(values, idx.size - limit)[idx.size - limit :]
         top.sort()
         idx, values = idx[top], values[top]
-    return dict(zip(idx.tolist(), values.tolist(), strict=True)), bool(truncated)
+    return dict(zip(idx.tolist(), significant(values).tolist(), strict=True)), bool(truncated)
+
+
+def significant(values: FloatArray, digits: int = 15) -> FloatArray:
+    """``values`` (all > 0) rounded to ``digits`` significant decimal digits (within one unit of
+    the last: the scaled product rounds too): float64 carries
+    15 faithfully, so this only removes the last-bit noise of the arithmetic (a Bell state's
+    ``0.4999999999999999`` becomes ``0.5``, as IonQ's simulator reports it). Values below
+    ``10**(digits - 23)``, where the decimal scaling would not be exact, are left as they are."""
+    if values.size == 0:
+        return values
+    exponent = digits - 1 - np.floor(np.log10(values))
+    exact = exponent <= 22  # 10**22 is the largest power of ten a float64 holds exactly
+    scale = 10.0 ** np.where(exact, exponent, 0)
+    out: FloatArray = np.where(exact, np.rint(values * scale) / scale, values)
+    return out
 
 
 def bits_to_ints(bits: npt.NDArray[np.bool_]) -> list[int]:

@@ -169,6 +169,12 @@ def serve(
 def worker(
     ctx: typer.Context,
     concurrency: Annotated[int, typer.Option(min=1, help="Jobs run at once in this process.")] = 1,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=65535, help="Serve this worker's /metrics on IONSTACK_HOST at this port."
+        ),
+    ] = None,
 ) -> None:
     """Run jobs from the queue (standalone, against the same database as the API)."""
     from ionstack.logs import configure_logging
@@ -176,7 +182,7 @@ def worker(
 
     settings = _settings(ctx)
     configure_logging(level=settings.log_level, as_json=settings.log_json)
-    run_worker_process(settings, concurrency=concurrency)
+    run_worker_process(settings, concurrency=concurrency, metrics_port=metrics_port)
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

@@ -421,8 +421,14 @@ def _sleep_predicted(held: queue.Claim, check: Any) -> None:
         remaining -= step
 
 
-def run_worker_process(settings: Settings, *, concurrency: int = 1) -> None:
-    """The body of ``ionstack worker``: loops until SIGTERM/SIGINT, then stops gracefully."""
+def run_worker_process(
+    settings: Settings, *, concurrency: int = 1, metrics_port: int | None = None
+) -> None:
+    """The body of ``ionstack worker``: loops until SIGTERM/SIGINT, then stops gracefully.
+
+    ``metrics_port`` serves this process's own metrics (job run times, worker heartbeats) over
+    HTTP, for a worker on another machine than the API that would otherwise scrape them.
+    """
     from ionstack.store.database import make_engine, make_sessionmaker, migrate
 
     engine = make_engine(
@@ -443,6 +449,10 @@ def run_worker_process(settings: Settings, *, concurrency: int = 1) -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     metrics = Metrics()  # in the server's multiprocess directory when `serve` started us
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=settings.host, registry=metrics.registry())
     workers = [
         Worker(settings=settings, sessions=sessions, wakeup=w, shutdown=shutdown, metrics=metrics)
         for w in wakeups

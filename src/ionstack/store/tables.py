@@ -127,6 +127,8 @@ class Job(Base):
         UniqueConstraint("project_id", "idempotency_key"),
         Index("ix_jobs_queue", "status", "is_parent", "priority", "id"),
         Index("ix_jobs_project_listing", "project_id", "submitter_id", "id"),
+        # covers the metrics' count of top-level jobs by status and backend
+        Index("ix_jobs_census", "parent_id", "deleted_at", "status", "backend"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

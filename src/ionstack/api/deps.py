@@ -21,7 +21,8 @@ api_key_header = APIKeyHeader(
 )
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    # async: FastAPI runs plain ``def`` dependencies in the thread pool, a hop for nothing here
     state: AppState = request.app.state.ionstack
     return state
 

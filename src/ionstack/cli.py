@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ionstack import usercli
+from ionstack.client import cli as usercli
 from ionstack.errors import IonstackError
 
 if TYPE_CHECKING:  # slow to import, and the HTTP commands never need them
@@ -130,7 +130,7 @@ def serve(
     from ionstack.logs import configure_logging
     from ionstack.metrics import multiprocess_directory
     from ionstack.store.database import make_engine, make_sessionmaker
-    from ionstack.supervisor import WorkerPool
+    from ionstack.runtime.supervisor import WorkerPool
 
     settings = _settings(ctx, host=host, port=port, data_dir=data_dir, workers=workers)
     configure_logging(level=settings.log_level, as_json=settings.log_json)
@@ -178,7 +178,7 @@ def worker(
 ) -> None:
     """Run jobs from the queue (standalone, against the same database as the API)."""
     from ionstack.logs import configure_logging
-    from ionstack.worker import run_worker_process
+    from ionstack.runtime.worker import run_worker_process
 
     settings = _settings(ctx)
     configure_logging(level=settings.log_level, as_json=settings.log_json)

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ionstack import queue
+from ionstack.runtime import queue
 from ionstack.catalog import Catalog
 from ionstack.errors import BadRequest, Forbidden, NotFound
 from ionstack.service import accounts, billing, lifecycle, usage

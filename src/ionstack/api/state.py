@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ionstack.catalog import Catalog
 from ionstack.errors import Conflict
-from ionstack.queue import Wakeup, wakeup_for
+from ionstack.runtime.queue import Wakeup, wakeup_for
 from ionstack.service.accounts import bootstrap
 from ionstack.service.backends import Backends
 from ionstack.settings import Settings

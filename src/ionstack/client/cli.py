@@ -43,7 +43,7 @@ EXIT_REMOTE, EXIT_USAGE, EXIT_JOB = 1, 2, 3
 
 @contextmanager
 def _remote(url: str, api_key: str | None) -> Iterator[Any]:
-    from ionstack.remote import PayloadError, Remote, RemoteError
+    from ionstack.client.remote import PayloadError, Remote, RemoteError
 
     try:
         with Remote(url=url, api_key=api_key) as remote:
@@ -71,7 +71,7 @@ def _read_job_file(path: str) -> str:
 
 
 def _show_results(remote: Any, job: dict[str, Any], *, as_json: bool) -> None:
-    from ionstack import display
+    from ionstack.client import display
 
     results = remote.results(job) if job.get("status") == "completed" else None
     if as_json:
@@ -96,8 +96,8 @@ def submit(
     as_json: JsonFlag = False,
 ) -> None:
     """Submit a job; with --wait (the default) show its progress, then its results."""
-    from ionstack import display
-    from ionstack.remote import JobOptions, build_payload, read_document
+    from ionstack.client import display
+    from ionstack.client.remote import JobOptions, build_payload, read_document
 
     options = JobOptions(backend=backend, shots=shots, noise=noise, seed=seed, name=name)
     with _remote(url, api_key) as remote:
@@ -135,7 +135,7 @@ def jobs_list(
     as_json: JsonFlag = False,
 ) -> None:
     """Your jobs in the key's project, newest first."""
-    from ionstack import display
+    from ionstack.client import display
 
     with _remote(url, api_key) as remote:
         jobs = remote.jobs(status=status, backend=backend, limit=limit)
@@ -150,7 +150,7 @@ def jobs_get(
     as_json: JsonFlag = False,
 ) -> None:
     """Show one job."""
-    from ionstack import display
+    from ionstack.client import display
 
     with _remote(url, api_key) as remote:
         job = remote.job(job_id)
@@ -183,8 +183,8 @@ def jobs_results(
     as_json: JsonFlag = False,
 ) -> None:
     """A completed job's results."""
-    from ionstack import display
-    from ionstack.remote import RESULT_KINDS
+    from ionstack.client import display
+    from ionstack.client.remote import RESULT_KINDS
 
     if kind not in RESULT_KINDS:
         err.print(f"[red]error:[/red] --kind must be one of {', '.join(RESULT_KINDS)}")
@@ -211,7 +211,7 @@ def backends_list(
     as_json: JsonFlag = False,
 ) -> None:
     """The server's backends with their status."""
-    from ionstack import display
+    from ionstack.client import display
 
     with _remote(url, api_key) as remote:
         rows = remote.backends()

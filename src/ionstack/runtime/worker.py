@@ -24,7 +24,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ionstack import ids, queue, workloads
+from ionstack import ids
+from ionstack.runtime import queue, workloads
 from ionstack.catalog import Catalog
 from ionstack.errors import IonstackError, JobFailure
 from ionstack.logs import job_event

@@ -1,7 +1,7 @@
 """Running ``quantum-function`` and ``qctrl.qaoa.v1`` jobs in a worker (issue 10).
 
 The worker hands a claimed function job here; this module runs it on the quantum core and
-returns what :func:`ionstack.queue.complete` writes. Every circuit goes through one executor
+returns what :func:`ionstack.runtime.queue.complete` writes. Every circuit goes through one executor
 with the job's simulation mode — exact probabilities on the ideal simulator, ``shots`` samples
 under a noise model or on an emulated QPU — with a seed hashed from the job's seed (or id) and
 the circuit's label, so a job is reproducible.
@@ -23,7 +23,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from ionstack import queue
+from ionstack.runtime import queue
 from ionstack.catalog import Backend, Catalog
 from ionstack.errors import JobFailure
 from ionstack.quantum import hamiltonian, qaoa

@@ -1,4 +1,4 @@
-"""Queries over jobs and their results (the queue's own statements live in ionstack.queue)."""
+"""Queries over jobs and their results (the queue's own statements live in ionstack.runtime.queue)."""
 
 from __future__ import annotations
 

@@ -129,8 +129,8 @@ def serve(
     from ionstack.app import create_app
     from ionstack.logs import configure_logging
     from ionstack.metrics import multiprocess_directory
-    from ionstack.store.database import make_engine, make_sessionmaker
     from ionstack.runtime.supervisor import WorkerPool
+    from ionstack.store.database import make_engine, make_sessionmaker
 
     settings = _settings(ctx, host=host, port=port, data_dir=data_dir, workers=workers)
     configure_logging(level=settings.log_level, as_json=settings.log_json)

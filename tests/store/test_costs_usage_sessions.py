@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ionstack.runtime import queue
 from ionstack.catalog import Catalog
 from ionstack.errors import BadRequest, Forbidden, NotFound
+from ionstack.runtime import queue
 from ionstack.service import accounts, billing, lifecycle, usage
 from ionstack.service import sessions as service
 from ionstack.service.accounts import Caller

@@ -14,14 +14,10 @@ from ionstack.catalog import all_to_all
 from ionstack.errors import BadRequest
 from ionstack.service.backends import BackendState
 from ionstack.store import tables
+from ionstack.times import iso_z
 
 router = APIRouter(tags=["backends"])
 ONE_DAY = timedelta(days=1)
-
-
-def iso_z(moment: datetime) -> str:
-    """ISO-8601 UTC with milliseconds and ``Z`` (semantics.md §0)."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _backend_wire(state: BackendState) -> Backend:

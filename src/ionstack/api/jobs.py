@@ -16,7 +16,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ionstack.api.backends import iso_z
 from ionstack.api.deps import Caller, Db, State
 from ionstack.api.state import AppState
 from ionstack.errors import BadRequest, NotFound
@@ -25,6 +24,7 @@ from ionstack.service.circuits import compiled_circuit
 from ionstack.service.jobs import Created, submit
 from ionstack.store.database import transaction
 from ionstack.store.tables import Job
+from ionstack.times import iso_z
 
 router = APIRouter(tags=["jobs"])
 

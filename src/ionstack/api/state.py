@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ionstack.catalog import Catalog
 from ionstack.errors import Conflict
-from ionstack.runtime.queue import Wakeup, wakeup_for
 from ionstack.service.accounts import bootstrap
 from ionstack.service.backends import Backends
 from ionstack.settings import Settings
 from ionstack.store.database import make_engine, make_sessionmaker, migrate, transaction
+from ionstack.store.wakeups import Wakeup, wakeup_for
 
 logger = logging.getLogger(__name__)
 

@@ -10,27 +10,19 @@
   worker whose lease expired can never overwrite, and a job never completes twice.
 - **Requeue**: an expired lease (worker killed) puts the job back to ``ready``; after
   ``max_attempts`` it fails with ``InternalError``.
-- **Wake-up**: workers sleep until told a job was submitted (PostgreSQL ``LISTEN/NOTIFY``;
-  SQLite: datagrams on Unix sockets beside the database file), with a slow poll as a fallback.
+- **Wake-up**: workers sleep until told a job was submitted (:mod:`ionstack.store.wakeups`),
+  with a slow poll as a fallback.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import select
-import socket
-import threading
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import Engine, and_, insert, text, update
+from sqlalchemy import and_, insert, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from ionstack.logs import job_event
@@ -40,8 +32,6 @@ from ionstack.store.jobs import refresh_parent
 from ionstack.store.tables import Job, JobResult
 
 logger = logging.getLogger(__name__)
-
-CHANNEL = "ionstack_jobs"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -302,130 +292,3 @@ def requeue_expired(
                 extra={"action": "lease_expired"},
             )
         return len(again), len(dead)
-
-
-# --- wake-ups ----------------------------------------------------------------------------------
-
-
-class Wakeup(Protocol):
-    """Tells sleeping workers that a job was submitted."""
-
-    def notify(self) -> None: ...
-
-    def wait(self, timeout: float) -> None: ...
-
-    def close(self) -> None: ...
-
-
-def wakeup_for(engine: Engine, *, listen: bool) -> Wakeup:
-    """The wake-up channel of this database; ``listen=True`` on the worker side."""
-    if engine.dialect.name == "postgresql":
-        return PostgresWakeup(engine, listen=listen)
-    database = make_url(str(engine.url)).database or ""
-    if database and database != ":memory:":
-        return SocketWakeup(Path(database).resolve().parent / "ionstack-wakeup", listen=listen)
-    return ThreadWakeup()
-
-
-class ThreadWakeup:
-    """In-process wake-ups (tests, in-memory databases)."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def notify(self) -> None:
-        self._event.set()
-
-    def wait(self, timeout: float) -> None:
-        self._event.wait(timeout)
-        self._event.clear()
-
-    def close(self) -> None:
-        self._event.set()
-
-
-class SocketWakeup:
-    """Unix datagram sockets in a directory beside the SQLite file: one per listening worker."""
-
-    def __init__(self, directory: Path, *, listen: bool) -> None:
-        self.directory = directory
-        self._sock: socket.socket | None = None
-        self._path: Path | None = None
-        self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._sender.setblocking(False)
-        if listen:
-            directory.mkdir(parents=True, exist_ok=True)
-            self._path = directory / f"w-{os.getpid()}-{uuid.uuid4().hex[:8]}.sock"
-            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            self._sock.bind(str(self._path))
-
-    def notify(self) -> None:
-        if not self.directory.is_dir():
-            return
-        for path in self.directory.glob("w-*.sock"):
-            try:
-                self._sender.sendto(b"j", str(path))
-            except (ConnectionRefusedError, FileNotFoundError):
-                with contextlib.suppress(OSError):
-                    path.unlink()  # a worker that died without cleaning up
-            except (BlockingIOError, OSError):
-                pass  # its buffer is full: it has plenty of wake-ups queued already
-
-    def wait(self, timeout: float) -> None:
-        if self._sock is None:
-            return
-        ready, _, _ = select.select([self._sock], [], [], timeout)
-        if ready:
-            self._drain()
-
-    def _drain(self) -> None:
-        assert self._sock is not None
-        self._sock.setblocking(False)
-        try:
-            while True:
-                self._sock.recv(16)
-        except BlockingIOError:
-            pass
-        finally:
-            self._sock.setblocking(True)
-
-    def close(self) -> None:
-        self._sender.close()
-        if self._sock is not None:
-            self._sock.close()
-            if self._path is not None:
-                with contextlib.suppress(OSError):
-                    self._path.unlink()
-
-
-class PostgresWakeup:
-    """``LISTEN``/``NOTIFY`` on a dedicated connection."""
-
-    def __init__(self, engine: Engine, *, listen: bool) -> None:
-        self._engine = engine
-        self._conn: Any = None
-        if listen:
-            import psycopg
-
-            url = engine.url.set(drivername="postgresql")
-            dsn = url.render_as_string(hide_password=False)
-            self._conn = psycopg.connect(dsn, autocommit=True)
-            self._conn.execute(f"LISTEN {CHANNEL}")
-
-    def notify(self) -> None:
-        with self._engine.connect() as conn:
-            conn.execute(text("SELECT pg_notify(:c, '')"), {"c": CHANNEL})
-            conn.commit()
-
-    def wait(self, timeout: float) -> None:
-        if self._conn is None:
-            return
-        for _ in self._conn.notifies(timeout=timeout, stop_after=1):
-            break
-        # drain what else arrived meanwhile
-        for _ in self._conn.notifies(timeout=0):
-            pass
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()

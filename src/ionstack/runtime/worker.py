@@ -25,7 +25,6 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from ionstack import ids
-from ionstack.runtime import queue, workloads
 from ionstack.catalog import Catalog
 from ionstack.errors import IonstackError, JobFailure
 from ionstack.logs import job_event
@@ -33,7 +32,9 @@ from ionstack.metrics import Metrics
 from ionstack.quantum.circuit import parse_input
 from ionstack.quantum.noise import NoiseModel, noise_model
 from ionstack.quantum.simulate import RunResult, run
+from ionstack.runtime import queue, workloads
 from ionstack.settings import Settings
+from ionstack.store.wakeups import Wakeup, wakeup_for
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class Worker:
         *,
         settings: Settings,
         sessions: sessionmaker[Session],
-        wakeup: queue.Wakeup,
+        wakeup: Wakeup,
         catalog: Catalog | None = None,
         shutdown: threading.Event | None = None,
         name: str | None = None,
@@ -442,7 +443,7 @@ def run_worker_process(
         migrate(engine)
     sessions = make_sessionmaker(engine)
     shutdown = threading.Event()
-    wakeups = [queue.wakeup_for(engine, listen=True) for _ in range(concurrency)]
+    wakeups = [wakeup_for(engine, listen=True) for _ in range(concurrency)]
 
     def _stop(signum: int, _frame: object) -> None:
         shutdown.set()

@@ -23,7 +23,6 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from ionstack.runtime import queue
 from ionstack.catalog import Backend, Catalog
 from ionstack.errors import JobFailure
 from ionstack.quantum import hamiltonian, qaoa
@@ -31,6 +30,7 @@ from ionstack.quantum.circuit import Circuit
 from ionstack.quantum.noise import NoiseModel, noise_model
 from ionstack.quantum.sampling import derive_seed
 from ionstack.quantum.simulate import RunResult, run
+from ionstack.runtime import queue
 from ionstack.service.functions import FUNCTION_TYPES, QUANTUM_FUNCTION
 from ionstack.settings import Settings
 

@@ -20,7 +20,7 @@ import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy.orm import Session
@@ -28,8 +28,16 @@ from sqlalchemy.orm import Session
 from ionstack import ids
 from ionstack.catalog import Backend, Catalog
 from ionstack.errors import BadRequest, NotFound
+from ionstack.service.submission import CIRCUIT_TYPES, LATER_TYPES
+from ionstack.service.timing import (
+    DEBIAS_VARIANT_OVERHEAD_US,
+    circuit_qct_us,
+    timing_for,
+    variant_count,
+)
 from ionstack.store import billing as repo
 from ionstack.store.tables import Job, RateCard
+from ionstack.times import iso_z
 
 if TYPE_CHECKING:
     from ionstack.service.accounts import Caller
@@ -386,10 +394,6 @@ def estimate(
 ) -> dict[str, Any]:
     """``GET /jobs/estimate``: the v0.4 spec's fields plus the newer spec's (clients.md §0
     item 14); both times in milliseconds (semantics.md §6.3)."""
-    from ionstack.service.jobs import DEBIAS_VARIANT_OVERHEAD_US, circuit_qct_us, variant_count
-    from ionstack.service.jobs import _timing as timing_for
-    from ionstack.service.submission import CIRCUIT_TYPES, LATER_TYPES
-
     backend = _estimate_backend(query.backend, catalog)
     if query.type not in CIRCUIT_TYPES + LATER_TYPES:
         raise BadRequest(
@@ -446,11 +450,6 @@ def estimate(
     if rates.unit == "compute_second":
         body["estimated_quantum_compute_time_us"] = qct_us
     return body
-
-
-def iso_z(moment: datetime) -> str:
-    """ISO-8601 UTC with milliseconds and ``Z`` (semantics.md §0)."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _estimate_backend(name: str, catalog: Catalog) -> Backend:

@@ -29,15 +29,18 @@ from ionstack.service import billing, functions, sessions
 from ionstack.service.accounts import Caller
 from ionstack.service.circuits import MODEL_FAMILY
 from ionstack.service.submission import JobRequest, Limits, check_request, parse_payload
+from ionstack.service.timing import (
+    DEBIAS_VARIANT_OVERHEAD_US,
+    circuit_qct_us,
+    timing_for,
+    variant_count,
+)
 from ionstack.settings import Settings
-from ionstack.store import characterizations as char_repo
 from ionstack.store import jobs as repo
 from ionstack.store.tables import Job
 
 logger = logging.getLogger(__name__)
 
-#: per-variant setup overhead of a debiased job (semantics.md §5.10 [P])
-DEBIAS_VARIANT_OVERHEAD_US = 50_000
 NATIVE_2Q = {"ms": "ms", "zz": "zz"}
 #: widest circuit each noise model emulates (semantics.md §4)
 MODEL_MAX_QUBITS = {
@@ -66,11 +69,6 @@ def limits_from(settings: Settings) -> Limits:
         debias_min_shots=settings.debias_min_shots,
         default_shots=settings.default_shots,
     )
-
-
-def variant_count(shots: int) -> int:
-    """Debiasing variants: min(25, ⌊shots/100⌋), at least 5 (semantics.md §2.5)."""
-    return max(5, min(25, shots // 100))
 
 
 def submit(
@@ -103,7 +101,7 @@ def submit(
         session = sessions.admit(
             db, payload.session_id, caller=caller, backend=request.backend.name, now=now
         )
-    timing = _timing(db, request.backend, catalog)
+    timing = timing_for(db, request.backend, catalog)
     try:
         circuits = _parse(request)
         _check_limits(request, circuits, settings)
@@ -193,26 +191,6 @@ def _parse(request: JobRequest) -> list[Circuit]:
     return parse_input(inp, job_type=request.payload.type)
 
 
-def _timing(db: Session, backend: Backend, catalog: Catalog) -> Timing:
-    if backend.is_qpu:
-        newest = char_repo.newest(db, backend.name)
-        if newest is not None:
-            t = newest.timing
-            return Timing(
-                t1=t["t1"],
-                t2=t["t2"],
-                one_q=t["1q"],
-                two_q=t["2q"],
-                readout=t["readout"],
-                reset=t["reset"],
-            )
-        if backend.timing is not None:
-            return backend.timing
-    reference = catalog.get("qpu.forte-1")
-    assert reference is not None and reference.timing is not None
-    return reference.timing
-
-
 def emulated_family(request_backend: Backend, noise_model: str | None) -> tuple[str, ...]:
     """The native entangling gates a job may use (semantics.md §1.2 backend support)."""
     if request_backend.is_qpu:
@@ -269,13 +247,6 @@ def _max_qubits(request: JobRequest, settings: Settings) -> int:
     return min(
         MODEL_MAX_QUBITS.get(model, settings.emulation_max_qubits), settings.emulation_max_qubits
     )
-
-
-def circuit_qct_us(counts: dict[str, int], shots: int, timing: Timing) -> float:
-    """Predicted quantum compute time of one circuit in µs (semantics.md §5.10)."""
-    per_shot = timing.reset + counts.get("1q", 0) * timing.one_q
-    per_shot += counts.get("2q", 0) * timing.two_q + timing.readout
-    return shots * per_shot * 1e6
 
 
 def _stats(

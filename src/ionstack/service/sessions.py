@@ -34,11 +34,11 @@ from ionstack.catalog import Backend, Catalog
 from ionstack.errors import BadRequest, Forbidden, NotFound
 from ionstack.logs import job_event
 from ionstack.service.accounts import Caller
-from ionstack.service.billing import iso_z
 from ionstack.settings import Settings
 from ionstack.store import billing as billing_repo
 from ionstack.store import sessions as repo
 from ionstack.store.tables import Job, JobSession
+from ionstack.times import iso_z
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,7 @@
-"""Queries over jobs and their results (the queue's own statements live in ionstack.runtime.queue)."""
+"""Queries over jobs and their results.
+
+The queue's own statements (claim, lease, complete) live in :mod:`ionstack.runtime.queue`.
+"""
 
 from __future__ import annotations
 

@@ -47,9 +47,11 @@ def create_app(settings: Settings, *, state: AppState | None = None) -> FastAPI:
         opened = state or AppState.open(settings)
         app.state.ionstack = opened
         opened.backends.ensure_history()
+        await opened.completions.start()
         try:
             yield
         finally:
+            await opened.completions.stop()
             if state is None:
                 opened.close()
 

@@ -104,6 +104,20 @@ class Metrics:
             buckets=RUN_BUCKETS,
             registry=own,
         )
+        self.held_polls = Counter(
+            "ionstack_held_polls",
+            "Status polls (GET /jobs/{id}) held for an unfinished job, by how they ended: "
+            "finished (released by the job's finished signal), rechecked (found finished by a "
+            "timed re-read), expired (the hold's bound passed first).",
+            ["outcome"],
+            registry=own,
+        )
+        self.held_polls_waiting = Gauge(
+            "ionstack_held_polls_waiting",
+            "Status polls being held now, waiting for their jobs to finish.",
+            multiprocess_mode="livesum",
+            registry=own,
+        )
         self.worker_seen = Gauge(
             "ionstack_worker_last_seen_timestamp_seconds",
             "When each worker loop last polled the queue or renewed a lease (Unix time).",

@@ -115,6 +115,18 @@ class Settings(BaseSettings):
     poll_interval_s: float = Field(
         default=2.0, gt=0, description="Fallback queue poll when no wake-up arrives."
     )
+    poll_hold_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=25,
+        description="How long GET /jobs/{id} on an unfinished job may wait for it to finish "
+        "(0: answer at once).",
+    )
+    poll_recheck_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="A held poll re-reads its job this often, in case a finished signal was lost.",
+    )
 
     # --- sessions (semantics.md §7; the upper bounds are [P]) ----------------------------------
     session_max_job_count: int = Field(

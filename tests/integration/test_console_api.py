@@ -15,6 +15,8 @@ from support import spec
 from support.server import submit
 
 SERVER_WORKERS = 0  # dry runs and queued jobs are enough: nothing needs to run
+# nothing runs jobs here: status polls answer at once (held polls: test_held_polls.py)
+SERVER_ENV = {"IONSTACK_POLL_HOLD_S": "0"}
 
 BELL = [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}]
 

@@ -18,6 +18,8 @@ from support import spec
 from support.server import Server, cli_json, submit
 
 SERVER_WORKERS = 0
+# nothing runs jobs here: status polls answer at once (held polls: test_held_polls.py)
+SERVER_ENV = {"IONSTACK_POLL_HOLD_S": "0"}
 
 BELL = {
     "type": "ionq.circuit.v1",

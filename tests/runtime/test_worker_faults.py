@@ -21,7 +21,12 @@ from ionstack.store.tables import Job, JobResult
 from support.server import Server, start_worker, submit, wait_for_job, wait_for_status
 
 SERVER_WORKERS = 0
-SERVER_ENV = {"IONSTACK_EMULATE_QPU_DURATION": "true", "IONSTACK_LEASE_SECONDS": "1.5"}
+SERVER_ENV = {
+    # these tests watch jobs start: status polls answer at once (held polls: test_held_polls.py)
+    "IONSTACK_POLL_HOLD_S": "0",
+    "IONSTACK_EMULATE_QPU_DURATION": "true",
+    "IONSTACK_LEASE_SECONDS": "1.5",
+}
 
 # Bell on forte-1: (20 + 135 + 600 + 300) µs per shot → 4000 shots ≈ 4.2 s of emulated QPU time
 LONG_JOB: dict[str, Any] = {

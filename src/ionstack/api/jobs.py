@@ -7,18 +7,22 @@ GET are ignored.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ionstack.api.deps import Caller, Db, State
+from ionstack.api.deps import Caller, Db, State, api_key_header
 from ionstack.api.state import AppState
 from ionstack.errors import BadRequest, NotFound
+from ionstack.metrics import Metrics
 from ionstack.service import accounts, billing, lifecycle, results
 from ionstack.service.circuits import compiled_circuit
 from ionstack.service.jobs import Created, submit
@@ -177,22 +181,99 @@ def get_jobs(
 
 
 @router.get("/jobs/{UUID}", operation_id="GetJob")
-def get_job(
+async def get_job(
     UUID: str,
-    caller: Caller,
-    db: Db,
+    request: Request,
+    state: State,
+    authorization: Annotated[str | None, Depends(api_key_header)],
     include: Annotated[
         str | None,
         Query(description="ionstack extension: `input` adds the job's input as submitted"),
     ] = None,
 ) -> JSONResponse:
-    """One job."""
-    job = lifecycle.get_job(db, caller, _job_id(UUID))
-    wait = lifecycle.predicted_wait_ms(db, job) if job.status in ("submitted", "ready") else 0
-    body = job_wire(job, wait_ms=wait)
-    if include and "input" in (part.strip() for part in include.split(",")):
-        body["input"] = job.input
+    """One job. On a job that has not finished (and is predicted to finish soon) the answer
+    waits up to ``IONSTACK_POLL_HOLD_S`` for it to finish, so a client's first status poll
+    after its POST finds a small job completed (README "Jobs", held polls)."""
+
+    def read() -> tuple[dict[str, Any], bool]:
+        return _read_job(state, authorization, UUID, include=include)
+
+    hold = state.settings.poll_hold_s
+    key = _uuid_or_none(UUID)
+    if key is None or hold <= 0:
+        body, _ = await run_in_threadpool(read)
+        return JSONResponse(body)
+    with state.completions.watch(key) as finished:  # registered before the first read
+        body, holdable = await run_in_threadpool(read)
+        if holdable:
+            metrics: Metrics | None = getattr(request.app.state, "metrics", None)
+            waiting = metrics.held_polls_waiting if metrics is not None else None
+            if waiting is not None:
+                waiting.inc()
+            try:
+                body, outcome = await _hold(
+                    read, finished, hold_s=hold, recheck_s=state.settings.poll_recheck_s
+                )
+            finally:
+                if waiting is not None:
+                    waiting.dec()
+            if metrics is not None:
+                metrics.held_polls.labels(outcome=outcome).inc()
     return JSONResponse(body)
+
+
+async def _hold(
+    read: Callable[[], tuple[dict[str, Any], bool]],
+    finished: asyncio.Event,
+    *,
+    hold_s: float,
+    recheck_s: float,
+) -> tuple[dict[str, Any], str]:
+    """Wait for the job to finish (its signal, or a re-read on the timer), up to ``hold_s``.
+    Returns the job as it stands then, and how the hold ended (the metric's outcome)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + hold_s
+    while True:
+        signalled = False
+        left = deadline - loop.time()
+        if left > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finished.wait(), timeout=min(left, recheck_s))
+            signalled = finished.is_set()
+            finished.clear()
+        body, holdable = await run_in_threadpool(read)
+        if not holdable:
+            return body, "finished" if signalled else "rechecked"
+        if deadline - loop.time() <= 0:
+            return body, "expired"
+
+
+def _read_job(
+    state: AppState, authorization: str | None, raw_id: str, *, include: str | None
+) -> tuple[dict[str, Any], bool]:
+    """The job's wire body, and whether a poll on it may be held (one short transaction)."""
+    with transaction(state.sessions) as db:
+        caller = accounts.authenticate(db, authorization)
+        job = lifecycle.get_job(db, caller, _job_id(raw_id))
+        queued = job.status in ("submitted", "ready")
+        wait = lifecycle.predicted_wait_ms(db, job) if queued else 0
+        body = job_wire(job, wait_ms=wait)
+        if include and "input" in (part.strip() for part in include.split(",")):
+            body["input"] = job.input
+        return body, lifecycle.finishes_within(
+            job,
+            wait_ms=wait,
+            seconds=state.settings.poll_hold_s,
+            emulate_qpu_duration=state.settings.emulate_qpu_duration,
+            now=_now(),
+        )
+
+
+def _uuid_or_none(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
 
 
 # --- cancel and delete -------------------------------------------------------------------------
@@ -204,7 +285,8 @@ def cancel_job(UUID: str, caller: Caller, state: State) -> JSONResponse:
     job_id = _job_id(UUID)
     with transaction(state.sessions, write=True) as db:
         job = lifecycle.get_job(db, caller, job_id)
-        lifecycle.cancel(db, job, now=_now())
+        changed = lifecycle.cancel(db, job, now=_now())
+    state.wakeup.finished(changed)
     return JSONResponse({"id": job_id, "status": "canceled"})
 
 
@@ -223,7 +305,8 @@ def delete_job(UUID: str, caller: Caller, state: State) -> JSONResponse:
     job_id = _job_id(UUID)
     with transaction(state.sessions, write=True) as db:
         job = lifecycle.get_job(db, caller, job_id)
-        lifecycle.delete(db, job, now=_now())
+        changed = lifecycle.delete(db, job, now=_now())
+    state.wakeup.finished(changed)
     return JSONResponse({"id": job_id, "status": "deleted"})
 
 
@@ -251,6 +334,7 @@ def _bulk_ids(body: Any) -> list[str]:
 
 def _bulk(state: AppState, ids: list[str], *, authorization: str | None, delete: bool) -> list[str]:
     done: list[str] = []
+    changed: list[str] = []
     with transaction(state.sessions, write=True) as db:
         caller = accounts.authenticate(db, authorization)
         for raw in ids:
@@ -259,10 +343,11 @@ def _bulk(state: AppState, ids: list[str], *, authorization: str | None, delete:
             except NotFound:
                 continue
             if delete:
-                lifecycle.delete(db, job, now=_now())
+                changed += lifecycle.delete(db, job, now=_now())
             else:
-                lifecycle.cancel(db, job, now=_now())
+                changed += lifecycle.cancel(db, job, now=_now())
             done.append(job.id)
+    state.wakeup.finished(changed)
     return done
 
 

@@ -15,7 +15,7 @@ from ionstack.service.accounts import bootstrap
 from ionstack.service.backends import Backends
 from ionstack.settings import Settings
 from ionstack.store.database import make_engine, make_sessionmaker, migrate, transaction
-from ionstack.store.wakeups import Wakeup, wakeup_for
+from ionstack.store.wakeups import Completions, Wakeup, wakeup_for
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,8 @@ class AppState:
     sessions: sessionmaker[Session]
     backends: Backends
     wakeup: Wakeup
+    #: releases held status polls when their jobs finish (started in the app's event loop)
+    completions: Completions
 
     @classmethod
     def open(cls, settings: Settings) -> AppState:
@@ -53,6 +55,7 @@ class AppState:
             sessions=sessions,
             backends=backends,
             wakeup=wakeup_for(engine, listen=False),
+            completions=Completions(engine),
         )
 
     def close(self) -> None:

@@ -233,10 +233,10 @@ def release(sessions: sessionmaker[Session], held: Claim) -> bool:
 
 def requeue_expired(
     sessions: sessionmaker[Session], *, now: datetime, max_attempts: int
-) -> tuple[int, int]:
+) -> tuple[int, list[str]]:
     """Jobs whose worker vanished: back to ``ready``, or ``failed`` after ``max_attempts``.
 
-    Returns (requeued, failed).
+    Returns how many were requeued, and the ids of the jobs (and parents) that failed.
     """
     with transaction(sessions, write=True) as db:
         expired = db.execute(
@@ -245,7 +245,7 @@ def requeue_expired(
             )
         ).all()
         if not expired:
-            return 0, 0
+            return 0, []
         again = [r.id for r in expired if r.attempts < max_attempts]
         dead = [r for r in expired if r.attempts >= max_attempts]
         if again:
@@ -291,4 +291,5 @@ def requeue_expired(
                 len(dead),
                 extra={"action": "lease_expired"},
             )
-        return len(again), len(dead)
+        failed = [r.id for r in dead] + sorted({r.parent_id for r in dead if r.parent_id})
+        return len(again), failed

@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -130,11 +131,26 @@ class Worker:
                 self.shutdown.wait(1.0)
         logger.info("worker stopped", extra={"action": "worker_stopped", "worker": self.worker_id})
 
+    def _announce(self, job_ids: Iterable[str | None]) -> None:
+        """Tell held status polls that these jobs finished (committed already). A lost signal
+        only delays those polls until they re-read the job, so a failure here is logged."""
+        try:
+            self.wakeup.finished(job_ids)
+        except Exception:
+            logger.warning(
+                "could not announce finished jobs",
+                exc_info=True,
+                extra={"action": "announce_failed", "worker": self.worker_id},
+            )
+
     def _reap(self) -> None:
         if time.monotonic() - self._last_reap < self.settings.lease_seconds / 2:
             return
         self._last_reap = time.monotonic()
-        queue.requeue_expired(self.sessions, now=_now(), max_attempts=self.settings.max_attempts)
+        _, failed = queue.requeue_expired(
+            self.sessions, now=_now(), max_attempts=self.settings.max_attempts
+        )
+        self._announce(failed)
 
     def run_once(self) -> bool:
         """Claim and run one job; False when the queue was empty."""
@@ -180,6 +196,8 @@ class Worker:
             elapsed_ms = int((time.monotonic() - started) * 1000)
             outcome = _with_duration(outcome, elapsed_ms)
             written = queue.complete(self.sessions, held, outcome, now=_now())
+            if written:
+                self._announce([held.job_id, held.parent_id])
             action = "job_completed" if written else "job_result_discarded"
         except Stop as stop:
             action, code = self._stopped(held, stop.reason)
@@ -205,6 +223,8 @@ class Worker:
 
     def _fail(self, held: queue.Claim, failure: dict[str, str]) -> tuple[str, str | None]:
         written = queue.fail(self.sessions, held, failure, now=_now())
+        if written:
+            self._announce([held.job_id, held.parent_id])
         return ("job_failed" if written else "job_result_discarded"), failure.get("code")
 
     def _stopped(self, held: queue.Claim, reason: str) -> tuple[str, str | None]:

@@ -48,6 +48,27 @@ def _uuid(value: str) -> str:
     return str(uuid.UUID(value))
 
 
+def finishes_within(
+    job: Job, *, wait_ms: int, seconds: float, emulate_qpu_duration: bool, now: datetime
+) -> bool:
+    """Whether a status poll on ``job`` is worth holding up to ``seconds`` for it to finish.
+
+    Not when it has finished already. A simulation's run time is not predicted (the predicted
+    execution time of a job is the QPU's), so any unfinished simulation is worth waiting for:
+    the hold is bounded. An emulated QPU that takes its predicted duration
+    (``IONSTACK_EMULATE_QPU_DURATION``) is held only when its predicted wait plus its remaining
+    predicted duration fit in ``seconds``.
+    """
+    if job.status in ("completed", "failed", "canceled"):
+        return False
+    if not (emulate_qpu_duration and job.backend.startswith("qpu.")):
+        return True
+    remaining_ms = float(wait_ms + (job.predicted_execution_ms or 0))
+    if job.status == "started" and job.started_at is not None:
+        remaining_ms -= (now - job.started_at).total_seconds() * 1000
+    return remaining_ms <= seconds * 1000
+
+
 def predicted_wait_ms(db: Session, job: Job) -> int:
     """How long a queued job is predicted to wait (0 for a parent: its children wait)."""
     return 0 if job.is_parent else repo.predicted_wait_ms(db, job)
@@ -159,11 +180,13 @@ def _submitter(
 # --- cancel and delete -------------------------------------------------------------------------
 
 
-def cancel(db: Session, job: Job, *, now: datetime) -> None:
+def cancel(db: Session, job: Job, *, now: datetime) -> list[str]:
     """Cancel a job that has not finished; a terminal job is left as it is (a no-op).
 
     A started job is cancelled too: its worker notices between units of work and stops, and
     its result is discarded (the worker's completion is conditioned on ``started``).
+    Returns the ids of the jobs that may have changed (the job, its children, its parent), to
+    announce as finished once committed.
     """
     targets = [job.id]
     if job.is_parent:
@@ -172,6 +195,7 @@ def cancel(db: Session, job: Job, *, now: datetime) -> None:
     changed = repo.cancel_active(db, targets, now=now)
     if job.parent_id is not None:
         repo.refresh_parent(db, job.parent_id, now=now)
+        targets.append(job.parent_id)
     if changed and was not in ("completed", "failed", "canceled"):
         waited = int((now - job.submitted_at).total_seconds() * 1000)
         job_event(
@@ -184,12 +208,15 @@ def cancel(db: Session, job: Job, *, now: datetime) -> None:
             was=was,
         )
     db.expire_all()
+    return targets if changed else []
 
 
-def delete(db: Session, job: Job, *, now: datetime) -> None:
-    """Cancel if still active, then hide the job (and a parent's children) for good."""
-    cancel(db, job, now=now)
+def delete(db: Session, job: Job, *, now: datetime) -> list[str]:
+    """Cancel if still active, then hide the job (and a parent's children) for good. Returns
+    the ids to announce as finished (see :func:`cancel`)."""
+    canceled = cancel(db, job, now=now)
     targets = [job.id]
     if job.is_parent:
         targets += [k.id for k in repo.children(db, job.id)]
     repo.mark_deleted(db, targets, now=now)
+    return sorted({*canceled, *targets})

@@ -69,6 +69,19 @@ SPEC_DEFECTS: list[tuple[str, tuple[str, ...], Any, str]] = [
         "0.2.0 requires",
     ),
     (
+        "GetResultsResponse",
+        ("additionalProperties",),
+        {
+            "anyOf": [
+                {"type": "number", "format": "double"},
+                {"type": "object", "additionalProperties": {"type": "number"}},
+            ]
+        },
+        "clients.md §0 (all clients): a multi-circuit parent's results are {child_id: {...}} in "
+        "circuit order, which qiskit-ionq, cirq-ionq, pennylane-ionq and qBraid zip with their "
+        "circuits",
+    ),
+    (
         "Session",
         ("additionalProperties",),
         {},

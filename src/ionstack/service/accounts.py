@@ -71,17 +71,16 @@ def authenticate(db: Session, authorization: str | None) -> Caller:
     found = repo.key_by_hash(db, ids.hash_key(key))
     if found is None:
         raise Unauthorized()
-    api_key, project, user, org = found
-    if api_key.revoked_at is not None:
+    if found.revoked:
         raise Unauthorized()
     return Caller(
-        key_id=api_key.id,
-        key_name=api_key.name,
-        project_id=project.id,
-        user_id=user.id,
-        organization_id=org.id,
-        role="owner" if user.role == "owner" else "user",
-        qpu_access=org.qpu_access,
+        key_id=found.key_id,
+        key_name=found.key_name,
+        project_id=found.project_id,
+        user_id=found.user_id,
+        organization_id=found.organization_id,
+        role="owner" if found.role == "owner" else "user",
+        qpu_access=found.qpu_access,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -12,15 +14,54 @@ def count_organizations(db: Session) -> int:
     return db.scalar(select(func.count()).select_from(Organization)) or 0
 
 
-def key_by_hash(db: Session, key_hash: str) -> tuple[ApiKey, Project, User, Organization] | None:
-    row = db.execute(
-        select(ApiKey, Project, User, Organization)
-        .join(Project, Project.id == ApiKey.project_id)
-        .join(User, User.id == ApiKey.user_id)
-        .join(Organization, Organization.id == Project.organization_id)
-        .where(ApiKey.key_hash == key_hash)
-    ).one_or_none()
-    return None if row is None else (row[0], row[1], row[2], row[3])
+@dataclass(frozen=True, slots=True)
+class KeyOwner:
+    """What authentication needs of a key, its user, project and organization (one row)."""
+
+    key_id: str
+    key_name: str
+    revoked: bool
+    project_id: str
+    user_id: str
+    role: str
+    organization_id: str
+    qpu_access: bool
+
+
+_KEY_OWNER = (
+    select(
+        ApiKey.id,
+        ApiKey.name,
+        ApiKey.revoked_at,
+        Project.id,
+        User.id,
+        User.role,
+        Organization.id,
+        Organization.qpu_access,
+    )
+    .join(Project, Project.id == ApiKey.project_id)
+    .join(User, User.id == ApiKey.user_id)
+    .join(Organization, Organization.id == Project.organization_id)
+)
+
+
+def key_by_hash(db: Session, key_hash: str) -> KeyOwner | None:
+    """The key with this hash and its owners, as plain values (no ORM objects: this runs on
+    every request)."""
+    row = db.execute(_KEY_OWNER.where(ApiKey.key_hash == key_hash)).one_or_none()
+    if row is None:
+        return None
+    key_id, name, revoked_at, project_id, user_id, role, org_id, qpu_access = row
+    return KeyOwner(
+        key_id=key_id,
+        key_name=name,
+        revoked=revoked_at is not None,
+        project_id=project_id,
+        user_id=user_id,
+        role=role,
+        organization_id=org_id,
+        qpu_access=bool(qpu_access),
+    )
 
 
 def key_by_id_or_prefix(db: Session, ident: str) -> ApiKey | None:

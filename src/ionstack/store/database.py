@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -28,6 +29,12 @@ logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: arbitrary constant: the PostgreSQL advisory lock taken while migrating
 _MIGRATION_LOCK = 0x10_57AC
+
+
+def json_text(value: Any) -> str:
+    """JSON columns are written with orjson (results can hold 2^20 outcomes): compact, keys
+    turned to strings, NaN and infinities as null."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def make_engine(
@@ -47,6 +54,8 @@ def make_engine(
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=pool_size,
             max_overflow=max_overflow,
+            json_serializer=json_text,
+            json_deserializer=orjson.loads,
         )
         _configure_sqlite(engine, synchronous=sqlite_synchronous)
         return engine
@@ -55,6 +64,8 @@ def make_engine(
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=True,
+        json_serializer=json_text,
+        json_deserializer=orjson.loads,
     )
 
 

@@ -1,0 +1,18 @@
+"""The JSON response of the API: orjson, compact, as Starlette's ``JSONResponse`` otherwise.
+
+Results can hold up to 2^20 outcomes; orjson writes them about ten times faster than the
+standard library. Keys that are not strings (outcome integers) are written as strings, NaN and
+infinities as ``null`` (JSON has neither).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import JSONResponse
+
+
+class Json(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)

@@ -5,18 +5,27 @@ Measures, side by side on this machine:
      against the same job run in-process with qiskit-aer (what a Qiskit user would do instead);
   2. accepted tiny jobs per second (POST /jobs answered 201) with C concurrent clients and the
      API alone (no workers, so the simulator does not compete for the 2 cores);
-  3. queue drain rate: a backlog of tiny jobs run by W worker processes.
+  3. queue drain rate: a backlog of tiny jobs run by W worker processes;
+  4. the client table (``--clients`` runs only this): each IonQ client library as its users run
+     it — qiskit-ionq, the ``ionq`` SDK, cirq-ionq, pennylane-ionq, qBraid's IonQ provider —
+     one ideal 2-qubit 1000-shot Bell job, submit → counts with the client's own polling, median
+     of ``--runs`` runs after one warm-up, beside qiskit-aer in-process (transpile + run, and run
+     alone); and a 5-qubit GHZ with ``noise_model="aria-1"`` through qiskit-ionq. Each client runs
+     in a subprocess with ``.venv-clients/bin/python bench/_clients.py`` (the clients need their
+     own venv), each run bounded by ``--client-timeout``; the goal is every client <= 2x Aer.
 
 Everything runs on loopback against a real ``ionstack serve`` started here, in a temporary data
 directory (SQLite) or on ``--database-url``. Bounded in time and count; prints ratios.
 
-    .venv/bin/python bench/jobs.py [--quick] [--database-url URL]
+    .venv/bin/python bench/jobs.py [--quick] [--database-url URL] [--clients | --no-clients]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import signal
 import socket
 import statistics
@@ -31,6 +40,7 @@ from typing import Any
 import httpx
 
 KEY = "isk_bench_key_0123456789"
+REPO = Path(__file__).resolve().parents[1]
 BELL = {
     "type": "ionq.circuit.v1",
     "backend": "simulator",
@@ -52,7 +62,8 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, *, data_dir: Path, database_url: str | None, workers: int) -> None:
+    def __init__(self, *, data_dir: Path, database_url: str | None, workers: int | None) -> None:
+        """``workers=None``: ``ionstack serve``'s default (one worker process per core)."""
         self.port = _free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("IONSTACK_")}
         env.update(
@@ -63,17 +74,9 @@ class Server:
         if database_url:
             env["IONSTACK_DATABASE_URL"] = database_url
         self.env = env
+        workers_option = [] if workers is None else ["--workers", str(workers)]
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ionstack",
-                "serve",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(workers),
-            ],
+            [sys.executable, "-m", "ionstack", "serve", "--port", str(self.port), *workers_option],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -198,31 +201,317 @@ def drain_rate(data_dir: Path, database_url: str | None, *, jobs: int, workers: 
         api.stop()
 
 
+# --- 4. the client table ----------------------------------------------------------------------
+
+CLIENTS_SCRIPT = Path(__file__).with_name("_clients.py")
+#: (row label, bench/_clients.py case) of the Bell table, in print order.
+CLIENT_ROWS = (
+    ("qiskit-ionq", "qiskit-ionq"),
+    ("ionq SDK", "ionq"),
+    ("cirq-ionq", "cirq-ionq"),
+    ("pennylane-ionq", "pennylane-ionq"),
+    ("qbraid IonQProvider", "qbraid"),
+)
+CLIENT_ENV_PREFIXES = ("IONQ_", "QISKIT_IONQ_", "CIRQ_IONQ_", "PENNYLANE_IONQ_", "IONSTACK_")
+GOAL = 2.0
+
+
+class Case:
+    """What one ``bench/_clients.py`` subprocess reported, by label."""
+
+    def __init__(self, case: str) -> None:
+        self.case = case
+        self.times: dict[str, list[float]] = {}
+        self.traces: dict[str, list[list[dict[str, Any]]]] = {}
+        self.version = ""
+        self.python = ""
+        self.problem = ""  # "not installed", "timeout …", "error: …"
+        self.timed_out: list[dict[str, Any]] | None = None  # the trace of the run that did
+        self.server_code = ""
+
+    def median_ms(self, label: str) -> float | None:
+        times = self.times.get(label)
+        return statistics.median(times) * 1e3 if times else None
+
+    def median_trace(self, label: str) -> list[dict[str, Any]] | None:
+        """The trace of the run whose time is the (lower) median."""
+        times, traces = self.times.get(label, []), self.traces.get(label, [])
+        if not times or len(traces) != len(times):
+            return traces[-1] if traces else None
+        order = sorted(range(len(times)), key=times.__getitem__)
+        return traces[order[(len(order) - 1) // 2]]
+
+    def first_poll_done(self, label: str) -> str:
+        """In how many runs the first ``GET /jobs/{id}`` found the job finished."""
+        firsts = [
+            next((e["status"] for e in trace if e.get("status")), None)
+            for trace in self.traces.get(label, [])
+        ]
+        done = sum(status in ("completed", "failed", "canceled") for status in firsts)
+        return f"{done}/{len(firsts)}" if firsts else "—"
+
+
+def _venv_python(venv: Path) -> Path:
+    return venv / "bin" / "python"
+
+
+def _has_module(venv: Path, module: str) -> bool:
+    return any(venv.glob(f"lib/python3*/site-packages/{module}/__init__.py"))
+
+
+def client_python(case: str, clients_python: Path) -> Path:
+    """``.venv-clients`` (or ``--clients-python``). qBraid needs pydantic 2 where the ``ionq`` SDK
+    needs pydantic 1, so scripts/install-clients gives it a venv of its own, ``.venv-clients/
+    qbraid``: for the qbraid row, the first of those (or another ``.venv-*``) that has it."""
+    if case != "qbraid":
+        return clients_python
+    venv = clients_python.parents[1]
+    for candidate in [venv, venv / "qbraid", *sorted(REPO.glob(".venv-*"))]:
+        if _has_module(candidate, "qbraid") and _venv_python(candidate).exists():
+            return _venv_python(candidate)
+    return clients_python
+
+
+def _text(output: bytes | str | None) -> str:
+    """What a killed subprocess had printed (bytes, whatever ``text=`` said)."""
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
+
+
+def run_case(
+    python: Path, case: str, *, url: str, runs: int, timeout: float, into: Case | None = None
+) -> Case:
+    """Run ``bench/_clients.py CASE`` with ``python``: one warm-up + ``runs`` runs, each bounded
+    by ``timeout`` inside the subprocess, the whole subprocess by a deadline of its own."""
+    result = into or Case(case)
+    if not python.exists():
+        result.problem = f"not installed (no {python})"
+        return result
+    env = {k: v for k, v in os.environ.items() if not k.startswith(CLIENT_ENV_PREFIXES)}
+    env.pop("PYTHONPATH", None)  # the clients run as their users run them, in their own venv
+    env.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    command = [str(python), str(CLIENTS_SCRIPT), case, "--url", url, "--key", KEY]
+    command += ["--runs", str(runs), "--timeout", str(timeout)]
+    # Aer does many more (short) runs than the clients: see _clients.case_aer.
+    deadline = 90 + timeout * (runs + 2) * (4 if case == "aer" else 1)
+    try:
+        done = subprocess.run(
+            command, cwd=REPO, env=env, capture_output=True, text=True, timeout=deadline
+        )
+        out, err, code = done.stdout, done.stderr, done.returncode
+    except subprocess.TimeoutExpired as expired:
+        out, err, code = _text(expired.stdout), _text(expired.stderr), None
+        result.problem = f"timeout: no answer in {deadline:.0f} s (killed)"
+    for line in out.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        kind, label = event.get("event"), event.get("label", case)
+        if kind == "version":
+            result.version, result.python = event["version"], event["python"]
+        elif kind == "run" and not event["warmup"]:
+            result.times.setdefault(label, []).append(event["seconds"])
+            result.traces.setdefault(label, []).append(event["trace"])
+        elif kind == "timeout":
+            during = event.get("during", "a run")
+            result.problem = f"timeout: {during} exceeded {event['seconds']:g} s"
+            result.timed_out = event.get("trace")
+        elif kind == "missing":
+            result.problem = f"not installed ({event['error']})"
+    if code not in (0, None) and not result.problem:
+        last = (err.strip().splitlines() or [f"exit code {code}"])[-1]
+        result.problem = f"error: {last[:150]}"
+    return result
+
+
+def clients_table(
+    database_url: str | None, data_dir: Path, *, runs: int, timeout: float, clients_python: Path
+) -> dict[str, Case]:
+    """Section 4: every case against one ``ionstack serve`` with its defaults (workers: one per
+    core), Aer in-process in a subprocess of this venv before and after the clients (pooled)."""
+    server = Server(data_dir=data_dir, database_url=database_url, workers=None)
+    try:
+        aer = Case("aer")
+        aer.server_code = server_code(server.env)
+        run_case(Path(sys.executable), "aer", url=server.url, runs=runs, timeout=timeout, into=aer)
+        cases = {"aer": aer}
+        for case in [c for _, c in CLIENT_ROWS] + ["qiskit-ionq-ghz5-aria1"]:
+            python = client_python(case, clients_python)
+            cases[case] = run_case(python, case, url=server.url, runs=runs, timeout=timeout)
+        run_case(Path(sys.executable), "aer", url=server.url, runs=runs, timeout=timeout, into=aer)
+    finally:
+        server.stop()
+    return cases
+
+
+def server_code(env: dict[str, str]) -> str:
+    """Where the server's ``ionstack`` package is imported from (and its git commit, if any)."""
+    where = subprocess.run(
+        [sys.executable, "-c", "import ionstack; print(ionstack.__path__[0])"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", where or ".", "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return f"{where} ({commit.stdout.strip()})" if commit.returncode == 0 else where
+
+
+def describe_trace(trace: list[dict[str, Any]]) -> str:
+    """One run's requests and sleeps, e.g. ``+2 POST /jobs · +10 GET /jobs/{id} ready · …``."""
+    parts = []
+    for event in trace:
+        if "sleep" in event:
+            parts.append(f"+{event['at']:.0f} sleep {event['sleep']:g} s")
+            continue
+        method, path = event["http"].split(" ", 1)
+        path = re.sub(r"^/v0\.4", "", path)
+        path = re.sub(r"/jobs/[0-9a-f-]{36}", "/jobs/{id}", path)
+        status = f" {event['status']}" if event.get("status") else ""
+        parts.append(f"+{event['at']:.0f} {method} {path}{status}")
+    return " · ".join(parts)
+
+
+def print_clients(cases: dict[str, Case], *, runs: int) -> None:
+    aer = cases["aer"]
+    print(
+        "4. clients as users run them: submit → counts with the client's own polling, against "
+        "ionstack serve\n   (its default workers); median of "
+        f"{runs} runs after 1 warm-up, Aer in-process median of "
+        f"{len(aer.times.get('aer-run', []))}; goal: every client <= {GOAL:g}x Aer transpile + run"
+    )
+    print(f"   server code: {aer.server_code}")
+    if aer.problem:
+        print(f"   qiskit-aer: {aer.problem}")
+    width = 40
+
+    def row(
+        label: str, value: float | None, problem: str, t_r: float | None, run: float | None
+    ) -> None:
+        if value is None:
+            print(f"   {label:{width}}{problem or 'no result'}")
+            return
+        ratios = "".join(f"{value / base:10.2f}" if base else f"{'—':>10}" for base in (t_r, run))
+        print(f"   {label:{width}}{value:10.1f}{ratios}")
+
+    def client(label: str, case: str, t_r: float | None, run: float | None) -> bool | None:
+        result = cases[case]
+        name = f"{label} {result.version}".strip()
+        value = result.median_ms(case)
+        if value is None or result.timed_out is not None:
+            done = " ".join(f"{t * 1e3:.0f}" for t in result.times.get(case, []))
+            done = f" (after runs of {done} ms)" if done else ""
+            print(f"   {name:{width}}{result.problem or 'no result'}{done}")
+            return False if result.timed_out is not None else None  # a timeout is over goal
+        ratios = "".join(f"{value / base:10.2f}" if base else f"{'—':>10}" for base in (t_r, run))
+        met = t_r is not None and value <= GOAL * t_r
+        each = " ".join(f"{t * 1e3:.0f}" for t in result.times[case])
+        problem = f"  ({result.problem})" if result.problem else ""
+        print(
+            f"   {name:{width}}{value:10.1f}{ratios}  {'ok' if met else 'over':5}"
+            f"{result.first_poll_done(case):>6}  {each}{problem}"
+        )
+        return met
+
+    ref, alone = aer.median_ms("aer-transpile-run"), aer.median_ms("aer-run")
+    columns = f"{'median ms':>10}{'/Aer t+r':>10}{'/Aer run':>10}  goal  1st poll done  runs (ms)"
+    print(f"   {'Bell, 2 qubits, 1000 shots, ideal':{width}}{columns}")
+    row(f"qiskit-aer {aer.version}: transpile + run", ref, aer.problem, ref, alone)
+    row(f"qiskit-aer {aer.version}: run alone", alone, aer.problem, ref, alone)
+    met = [client(label, case, ref, alone) for label, case in CLIENT_ROWS]
+    counted = [m for m in met if m is not None]
+    limit = f" (<= {GOAL * ref:.1f} ms here)" if ref else ""
+    missing = len(met) - len(counted)
+    print(
+        f"   goal every client <= {GOAL:g}x Aer transpile + run{limit}: met by "
+        f"{sum(counted)} of {len(counted)} measured"
+        + (f", {missing} not measured" if missing else "")
+    )
+    ghz_ref, ghz_alone = aer.median_ms("aer-ghz5-transpile-run"), aer.median_ms("aer-ghz5-run")
+    print(f"   {'GHZ, 5 qubits, 1000 shots, aria-1':{width}}{columns}")
+    row("qiskit-aer: transpile + run (*)", ghz_ref, aer.problem, ghz_ref, ghz_alone)
+    row("qiskit-aer: run alone (*)", ghz_alone, aer.problem, ghz_ref, ghz_alone)
+    client('qiskit-ionq noise_model="aria-1"', "qiskit-ionq-ghz5-aria1", ghz_ref, ghz_alone)
+    print("   (*) AerSimulator(noise_model=) with depolarizing errors at aria-1's rates")
+    print("   how each client polled (its median run; ms from the call):")
+    for label, case in [*CLIENT_ROWS, ("qiskit-ionq GHZ aria-1", "qiskit-ionq-ghz5-aria1")]:
+        trace = cases[case].median_trace(case)
+        if trace is not None:
+            print(f"   {label}: {describe_trace(trace)}")
+        if cases[case].timed_out:
+            print(f"   {label} (the run that timed out): {describe_trace(cases[case].timed_out)}")
+    pythons = sorted({c.python for c in cases.values() if c.python})
+    print(f"   venvs: {', '.join(pythons)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds, shorter windows")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--clients", action="store_true", help="only the client table (4.)")
+    only.add_argument("--no-clients", action="store_true", help="sections 1-3 only")
+    parser.add_argument("--runs", type=int, default=5, help="client table: timed runs [5]")
+    parser.add_argument(
+        "--client-timeout", type=float, default=60.0, help="client table: seconds per run [60]"
+    )
+    parser.add_argument(
+        "--clients-python",
+        type=Path,
+        default=REPO / ".venv-clients" / "bin" / "python",
+        help="interpreter of the clients' venv [.venv-clients/bin/python]",
+    )
     args = parser.parse_args()
     rounds = 20 if args.quick else 100
     window = 3.0 if args.quick else 10.0
     backlog = 100 if args.quick else 500
+    cases = None
     with tempfile.TemporaryDirectory(prefix="ionstack-bench-") as tmp:
-        server = Server(data_dir=Path(tmp) / "a", database_url=args.database_url, workers=1)
-        try:
-            aer, ours, ours_noisy = latency(server, rounds)
-        finally:
-            server.stop()
-        api = Server(data_dir=Path(tmp) / "b", database_url=args.database_url, workers=0)
-        try:
-            rates = {c: accepted_rate(api, clients=c, seconds=window) for c in (1, 8)}
-        finally:
-            api.stop()
-        drains = {
-            w: drain_rate(Path(tmp) / f"c{w}", args.database_url, jobs=backlog, workers=w)
-            for w in (1, 2)
-        }
+        if not args.clients:
+            server = Server(data_dir=Path(tmp) / "a", database_url=args.database_url, workers=1)
+            try:
+                aer, ours, ours_noisy = latency(server, rounds)
+            finally:
+                server.stop()
+            api = Server(data_dir=Path(tmp) / "b", database_url=args.database_url, workers=0)
+            try:
+                rates = {c: accepted_rate(api, clients=c, seconds=window) for c in (1, 8)}
+            finally:
+                api.stop()
+            drains = {
+                w: drain_rate(Path(tmp) / f"c{w}", args.database_url, jobs=backlog, workers=w)
+                for w in (1, 2)
+            }
+        if not args.no_clients:
+            cases = clients_table(
+                args.database_url,
+                Path(tmp) / "d",
+                runs=args.runs,
+                timeout=args.client_timeout,
+                clients_python=args.clients_python,
+            )
     db = "postgresql" if args.database_url else "sqlite"
-    print(f"database: {db}; rounds: {rounds}")
+    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
+    print(f"database: {db}; rounds: {rounds}; load average: {' '.join(load) or '?'}")
+    if not args.clients:
+        print_sections(aer, ours, ours_noisy, rates, drains, backlog)
+    if cases is not None:
+        print_clients(cases, runs=args.runs)
+
+
+def print_sections(
+    aer: float,
+    ours: float,
+    ours_noisy: float,
+    rates: dict[int, tuple[float, int]],
+    drains: dict[int, float],
+    backlog: int,
+) -> None:
     print("1. submit → completed → results, 2-qubit Bell, 1000 shots (median)")
     print(f"   qiskit-aer in-process            {aer * 1e3:8.2f} ms")
     print(

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from qhelpers import SeededRuns
 from qiskit import QuantumCircuit, qasm2, qasm3
 from qiskit.circuit import ParameterVector
 from qiskit.quantum_info import Statevector
@@ -48,12 +49,9 @@ def ideal(circuit: Circuit, label: str) -> RunResult:
     return run(circuit, shots=None, noise=None, seed=1)
 
 
-def sampled(shots: int, seed: int, model: str | None = None) -> Any:
-    def execute(circuit: Circuit, label: str) -> RunResult:
-        noise = None if model is None else noise_model(model)
-        return run(circuit, shots=shots, noise=noise, seed=seed + hash(label) % 1000)
-
-    return execute
+def sampled(shots: int, seed: int, model: str | None = None) -> SeededRuns:
+    """Sampled runs, each seeded from (seed, its label) the same way in every process."""
+    return SeededRuns(shots=shots, seed=seed, noise=None if model is None else noise_model(model))
 
 
 def brickwork(n: int, layers: int) -> tuple[QuantumCircuit, int]:
@@ -192,9 +190,10 @@ def test_sampled_energy_is_unbiased_within_its_reported_error() -> None:
     job = hamiltonian.load_job(job_input(qasm3.dumps(qc), terms, params))
     psi = reference_state(qc, params)
     want = float(np.real(psi.conj() @ dense(terms) @ psi))
-    energy = hamiltonian.evaluate(job.problem, job.circuit(), execute=sampled(20_000, 5))
+    runs = sampled(20_000, 5)
+    energy = hamiltonian.evaluate(job.problem, job.circuit(), execute=runs)
     assert not energy.exact and energy.variance > 0
-    assert abs(energy.value - want) < 5 * math.sqrt(energy.variance)
+    assert abs(energy.value - want) < 5 * math.sqrt(energy.variance), runs
     assert sum(energy.histogram.values()) == 20_000  # the computational basis, sampled
 
 
@@ -202,8 +201,9 @@ def test_noise_pulls_the_energy_toward_the_maximally_mixed_value() -> None:
     # a Bell state has ⟨ZZ⟩ = 1; depolarizing noise lowers it (mixed state: 0)
     text = "OPENQASM 3.0;\nqubit[2] q;\nh q[0];\ncx q[0], q[1];"
     job = hamiltonian.load_job(job_input(text, [("ZZ", 1.0)], []))
-    energy = hamiltonian.evaluate(job.problem, job.circuit(), execute=sampled(4000, 3, "harmony"))
-    assert 0.5 < energy.value < 1.0
+    runs = sampled(4000, 3, "harmony")
+    energy = hamiltonian.evaluate(job.problem, job.circuit(), execute=runs)
+    assert 0.5 < energy.value < 1.0, runs
 
 
 def test_bases_are_qubitwise_commuting_and_cover_every_term_once() -> None:
@@ -291,8 +291,9 @@ def test_cvar_averages_the_lowest_alpha_fraction() -> None:
 def test_cvar_sampled_keeps_the_best_shots() -> None:
     text = "OPENQASM 3.0;\nqubit[2] q;\nh q[0];\nh q[1];"
     job = hamiltonian.load_job(job_input(text, [("ZZ", 1.0)], [], cvar_alpha=0.25))
-    energy = hamiltonian.evaluate(job.problem, job.circuit(), execute=sampled(1000, 9))
-    assert energy.value == pytest.approx(-1.0)  # half the shots have ZZ = −1
+    runs = sampled(1000, 9)
+    energy = hamiltonian.evaluate(job.problem, job.circuit(), execute=runs)
+    assert energy.value == pytest.approx(-1.0), runs  # half the shots have ZZ = −1
 
 
 # --------------------------------------------------------------------------- validation (400)

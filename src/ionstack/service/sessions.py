@@ -6,13 +6,14 @@ State machine: ``created`` → ``started`` (its first job is accepted into the q
 - ``job_count_limit``: the (limit+1)-th top-level job is refused (400); the session ends once
   ``limit`` jobs were submitted and all of them are terminal.
 - ``cost_limit``: a job whose price would take committed cost (charged + reserved) over the
-  limit is refused (400); the session ends once the charged cost reaches the limit.
+  limit is refused (400); the session ends once the charged cost reaches the limit, and its
+  jobs still queued then (free ones: priced jobs cannot fit) are cancelled (``SystemCancel``).
 - ``duration_limit_min``: the session ends at ``expires_at`` (``started_at`` + the limit; before
   the start, ``created_at`` + the limit). Jobs still queued then are cancelled with
   ``failure.code = SystemCancel``; a running job completes.
 
 Limit ends are evaluated lazily — on every read and submission, and by the queue before each
-claim (so a worker never starts a job of an expired session) — and are dated when they
+claim (so a worker never starts a job of a session that a limit ended) — and are dated when they
 happened (``expires_at``, or the completion of the job that reached the limit), not when they
 were noticed. ``ender_id`` is null for a limit end (the system) and the caller for an explicit
 end. Session jobs go ahead of other jobs in the queue (``priority`` 0).
@@ -272,14 +273,17 @@ def _end_by_limit(
 
 
 def end_expired(db: Session, *, now: datetime) -> int:
-    """End every open session past its ``expires_at`` (the queue calls this before a claim,
-    in the claim's transaction). Returns how many ended."""
+    """End every open session that a limit ended: past its ``expires_at``, or with its charged
+    cost at its ``cost_limit`` (the queue calls this before a claim, in the claim's
+    transaction, so no worker starts a job that the end cancels). Returns how many ended."""
     ended = 0
-    for session_id in repo.due(db, now=now):
+    due = {*repo.due(db, now=now), *billing_repo.sessions_at_cost_limit(db)}
+    for session_id in sorted(due):
         row = repo.get(db, session_id, for_update=True)
         if row is not None and row.status != "ended":
             refresh(db, row, now=now)
-            ended += 1
+            if row.status == "ended":
+                ended += 1
     return ended
 
 

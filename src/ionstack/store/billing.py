@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from ionstack.store.tables import Budget, Job, Project, RateCard
+from ionstack.store.tables import Budget, Job, JobSession, Project, RateCard
 
 ACTIVE = ("submitted", "ready", "started")
 
@@ -97,6 +97,26 @@ def organization_spend(db: Session, organization_id: str) -> Spend:
 
 def session_spend(db: Session, session_id: str) -> Spend:
     return _spend(db, Job.session_id == session_id)
+
+
+def sessions_at_cost_limit(db: Session) -> list[str]:
+    """Open sessions whose charged cost has reached their ``cost_limit`` (the same test as
+    ``service.sessions.refresh``, for every session at once)."""
+    charged = (
+        select(func.coalesce(func.sum(Job.estimated_cost), 0.0))
+        .where(_billable(), Job.session_id == JobSession.id, Job.status == "completed")
+        .correlate(JobSession)
+        .scalar_subquery()
+    )
+    return list(
+        db.scalars(
+            select(JobSession.id).where(
+                JobSession.status.in_(("created", "started")),
+                JobSession.cost_limit.is_not(None),
+                charged >= JobSession.cost_limit - 1e-9,
+            )
+        ).all()
+    )
 
 
 # --- queue -------------------------------------------------------------------------------------

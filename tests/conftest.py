@@ -8,11 +8,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ionstack.store.database import make_engine, make_sessionmaker, migrate
-from support import postgres
+from support import logwatch, postgres
 from support.server import BOOTSTRAP_KEY, Server, server_env
 
 # Tests never read the developer's configuration (procrastinate strips its env the same way).
@@ -22,6 +23,13 @@ for _name in [
     del os.environ[_name]
 
 DATABASES = postgres.DATABASES
+
+# Property tests draw the same examples on every run and machine (a failure replays as it is,
+# and Hypothesis prints the falsifying example); `--hypothesis-profile=explore` draws new ones.
+# Other random tests seed numpy or `random` from fixed values in their source.
+hypothesis_settings.register_profile("fixed", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, database=None, print_blob=True)
+hypothesis_settings.load_profile("fixed")
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +66,56 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
     return make_sessionmaker(engine)
 
 
+# --- tracebacks in the logs of servers and workers fail the test ----------------------------
+
+
+class _LastTest:
+    """The test that ran last, and whether it was allowed its tracebacks (late log lines)."""
+
+    nodeid = "the start of the session"
+    allowed = False
+
+
+def _allowed_reason(node: pytest.Item | pytest.Module) -> str | None:
+    marker = node.get_closest_marker("allow_tracebacks")
+    if marker is None:
+        return None
+    reason = marker.args[0] if marker.args else marker.kwargs.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise pytest.UsageError(
+            f'{node.nodeid}: @pytest.mark.allow_tracebacks("reason") needs a reason'
+        )
+    return reason
+
+
+def _fail_if_any(found: list[logwatch.Found], when: str) -> None:
+    if found:
+        pytest.fail(logwatch.report(found, when), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_tracebacks_in_logs(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test during which a server or worker it started logged a traceback.
+
+    Text logged between two tests (a module-scoped server starting, a late line of the test
+    before) is charged to the previous test unless that one was allowed its tracebacks.
+    """
+    allowed = _allowed_reason(request.node) is not None
+    before = logwatch.scan()
+    previous, previous_allowed = _LastTest.nodeid, _LastTest.allowed
+    _LastTest.nodeid, _LastTest.allowed = request.node.nodeid, allowed
+    if not previous_allowed:
+        _fail_if_any(
+            before,
+            f"before this test started (after {previous}, or while its "
+            "module-scoped fixtures started)",
+        )
+    yield
+    after = logwatch.scan()
+    if not allowed:
+        _fail_if_any(after, "while this test ran")
+
+
 # --- real servers (integration and contract tests) ---------------------------------------
 
 
@@ -78,6 +136,11 @@ def server(
     ).start()
     yield running
     running.stop()
+    # The module's last test is over: what the server logged since is charged to its shutdown.
+    if not _LastTest.allowed and _allowed_reason(request.node) is None:
+        _fail_if_any(
+            logwatch.scan(), f"after {_LastTest.nodeid}, while the module's server stopped"
+        )
 
 
 @pytest.fixture

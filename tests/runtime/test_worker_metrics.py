@@ -3,15 +3,13 @@ job run times and heartbeat, which the API's ``/metrics`` cannot see."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from support.postgres import free_port
-from support.server import Server, submit, wait_for_job
+from support.server import Server, start_worker, submit, wait_for_job
 
 SERVER_WORKERS = 0  # the API alone: only the standalone worker below runs jobs
 
@@ -48,13 +46,7 @@ def _scrape(
 
 def test_standalone_worker_serves_its_metrics(server: Server, client: httpx.Client) -> None:
     port = free_port()
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "ionstack", "worker", "--metrics-port", str(port)],
-        env=server.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    worker = start_worker(server, log_name="metrics-worker.log", args=("--metrics-port", str(port)))
     try:
         ids = [submit(client, BELL_JOB) for _ in range(3)]
         assert all(wait_for_job(client, i)["status"] == "completed" for i in ids)

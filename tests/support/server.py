@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from . import logwatch
 from .postgres import free_port
 
 BOOTSTRAP_KEY = "isk_test_bootstrap_key_0123456789abcdef"
@@ -38,6 +39,7 @@ class Server:
 
     def start(self, *, timeout: float = 60, wait: bool = True) -> Server:
         """Start the process; unless ``wait`` is false, return once ``/health`` answers 200."""
+        logwatch.watch(self.log_path.parent)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
@@ -145,11 +147,17 @@ def submit(client: httpx.Client, body: dict[str, object], **kwargs: object) -> s
     return job_id
 
 
-def start_worker(server: Server, *, log_name: str = "worker.log") -> subprocess.Popen[bytes]:
-    """A standalone ``ionstack worker`` process on the server's database."""
+def start_worker(
+    server: Server, *, log_name: str = "worker.log", args: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """A standalone ``ionstack worker`` process on the server's database.
+
+    Its log goes next to the server's, where the harness looks for tracebacks.
+    """
+    logwatch.watch(server.log_path.parent)
     log = (server.log_path.parent / log_name).open("ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "ionstack", "worker"],
+        [sys.executable, "-m", "ionstack", "worker", *args],
         env=server.env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from ionstack import __version__
 from ionstack.api import backends, console, costs, handlers, jobs, metrics, sessions, whoami
-from ionstack.api.middleware import BodyLimit, RequestContext
+from ionstack.api.middleware import BodyLimit, RequestContext, TextGuard
 from ionstack.api.models import Error, Health
 from ionstack.api.ratelimit import RateLimit
 from ionstack.api.state import AppState
@@ -92,7 +92,10 @@ def create_app(settings: Settings, *, state: AppState | None = None) -> FastAPI:
         }
         return JSONResponse(body, status_code=200 if migrated else 503)
 
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(TextGuard, max_drain_bytes=settings.max_drain_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, max_drain_bytes=settings.max_drain_bytes
+    )
     if settings.rate_limit.strip():
         app.add_middleware(
             RateLimit, limit=settings.rate_limit, storage=settings.rate_limit_storage

@@ -66,6 +66,12 @@ class Settings(BaseSettings):
 
     # --- HTTP --------------------------------------------------------------------------------
     max_body_bytes: int = Field(default=10 * MB, ge=1024, description="Larger bodies get 413.")
+    max_drain_bytes: int = Field(
+        default=64 * MB,
+        ge=0,
+        description="An over-limit body is read and thrown away up to this size, so that clients "
+        "that write their whole body first can read the 413; a longer one is cut off.",
+    )
     rate_limit: str = Field(
         default="200/second;6000/minute",
         description="Per API key (or client address), in the limits library's notation; "

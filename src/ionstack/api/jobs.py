@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from ionstack.api.bodies import json_body as _json_body
 from ionstack.api.deps import Caller, Db, State, api_key_header
 from ionstack.api.state import AppState
 from ionstack.errors import BadRequest, NotFound
@@ -78,20 +78,6 @@ def job_wire(job: Job, *, listing: bool = False, wait_ms: int = 0) -> dict[str, 
     if not listing:
         out["child_job_ids"] = job.child_ids
     return out
-
-
-async def _json_body(request: Request, *, required: bool) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        if required:
-            raise BadRequest("request body must be a JSON object", source="payload")
-        return None
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("request body is not valid JSON", source="payload") from None
-    except RecursionError:
-        raise BadRequest("request body is nested too deeply", source="payload") from None
 
 
 def _job_id(value: str) -> str:

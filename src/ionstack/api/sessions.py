@@ -13,8 +13,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from ionstack.api.bodies import json_body
 from ionstack.api.deps import State
-from ionstack.api.jobs import _json_body, job_wire
+from ionstack.api.jobs import job_wire
 from ionstack.api.state import AppState
 from ionstack.service import accounts, lifecycle
 from ionstack.service import sessions as service
@@ -30,7 +31,7 @@ def _now() -> datetime:
 @router.post("/sessions", status_code=201, operation_id="CreateSession")
 async def create_session(request: Request, state: State) -> JSONResponse:
     """Open a session on a backend, optionally with limits. 201 with the Session."""
-    body = await _json_body(request, required=True)
+    body = await json_body(request, required=True)
     authorization = request.headers.get("authorization")
     wire = await run_in_threadpool(_create, state, body, authorization)
     return JSONResponse(wire, status_code=201)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ionstack import ids
 from ionstack.catalog import Backend, Catalog, Timing
-from ionstack.errors import JobFailure
+from ionstack.errors import BadRequest, JobFailure
 from ionstack.logs import job_event
 from ionstack.quantum.circuit import Circuit, parse_input
 from ionstack.quantum.compile import gate_counts
@@ -42,6 +42,7 @@ from ionstack.store.tables import Job
 logger = logging.getLogger(__name__)
 
 NATIVE_2Q = {"ms": "ms", "zz": "zz"}
+MAX_IDEMPOTENCY_KEY_LEN = 200  #: the width of ``jobs.idempotency_key``
 #: widest circuit each noise model emulates (semantics.md §4)
 MODEL_MAX_QUBITS = {
     "aria-1": 25,
@@ -82,6 +83,12 @@ def submit(
     idempotency_key: str | None = None,
 ) -> Created:
     """Validate a job request and write its rows (not committed: the caller commits)."""
+    if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LEN:
+        raise BadRequest(
+            f'"idempotency-key" must be at most {MAX_IDEMPOTENCY_KEY_LEN} characters',
+            keys=["idempotency-key"],
+            source="headers",
+        )
     if idempotency_key:
         earlier = repo.by_idempotency_key(db, caller.project_id, idempotency_key)
         if earlier is not None:

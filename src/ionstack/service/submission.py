@@ -33,6 +33,7 @@ NOISE_MODELS = (
     "forte-enterprise-1",
 )
 SEED_MAX = 2**31 - 1
+MAX_NAME_LEN = 1000  #: the width of ``jobs.name``: a longer name is a 400, not a 500
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,7 +95,7 @@ class JobPayload(BaseModel):
     backend: str
     input: dict[str, Any]
     shots: int | None = Field(default=None, ge=1)
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=MAX_NAME_LEN)
     metadata: dict[str, str] | None = None
     session_id: str | None = None
     settings: SettingsIn | None = None
@@ -297,6 +298,13 @@ def _child_input(parent: dict[str, Any], entry: object, index: int) -> dict[str,
     for optional in ("name", "registers"):
         if optional in entry:
             child[optional] = entry[optional]
+    name = entry.get("name")
+    if isinstance(name, str) and len(name) > MAX_NAME_LEN:
+        raise BadRequest(
+            f'"{where}.name" must be at most {MAX_NAME_LEN} characters',
+            keys=[f"{where}.name"],
+            source="payload",
+        )
     return child
 
 

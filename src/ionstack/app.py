@@ -15,6 +15,7 @@ from ionstack.api.middleware import BodyLimit, RequestContext, TextGuard
 from ionstack.api.models import Error, Health
 from ionstack.api.ratelimit import RateLimit
 from ionstack.api.state import AppState
+from ionstack.api.submissions import Submissions
 from ionstack.settings import Settings
 from ionstack.store.database import current_revision, head_revision
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings, *, state: AppState | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = state or AppState.open(settings)
         app.state.ionstack = opened
+        app.state.submissions = Submissions(opened, metrics=getattr(app.state, "metrics", None))
         opened.backends.ensure_history()
         await opened.completions.start()
         try:

@@ -112,6 +112,12 @@ class Metrics:
             ["outcome"],
             registry=own,
         )
+        self.submission_batches = Histogram(
+            "ionstack_submission_batch_size",
+            "Submissions written by one transaction (SQLite group commit; 1 on PostgreSQL).",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+            registry=own,
+        )
         self.held_polls_waiting = Gauge(
             "ionstack_held_polls_waiting",
             "Status polls being held now, waiting for their jobs to finish.",

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = Field(
         default="FULL", description="SQLite durability: FULL survives power loss too."
     )
+    sqlite_group_commit: int = Field(
+        default=64,
+        ge=1,
+        description="SQLite: at most this many submissions that arrive together are committed "
+        "in one transaction (one fsync); 1 commits each on its own.",
+    )
 
     # --- accounts ----------------------------------------------------------------------------
     bootstrap_key: SecretStr | None = Field(

@@ -14,18 +14,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ionstack.api.bodies import json_body as _json_body
-from ionstack.api.deps import Caller, Db, State, api_key_header
+from ionstack.api.deps import Authorization, State, as_caller
+from ionstack.api.responses import Json
 from ionstack.api.state import AppState
+from ionstack.api.submissions import Submissions
 from ionstack.errors import BadRequest, NotFound
 from ionstack.metrics import Metrics
 from ionstack.service import accounts, billing, lifecycle, results
 from ionstack.service.circuits import compiled_circuit
-from ionstack.service.jobs import Created, submit
 from ionstack.store.database import transaction
 from ionstack.store.tables import Job
 from ionstack.times import iso_z
@@ -91,46 +92,28 @@ def _job_id(value: str) -> str:
 
 
 @router.post("/jobs", status_code=201, operation_id="CreateJob")
-async def create_job(request: Request, state: State) -> JSONResponse:
+async def create_job(request: Request) -> Json:
     """Submit a job. 201 ``{"id","status":"submitted","session_id"}`` once it is durable."""
     body = await _json_body(request, required=True)
     authorization = request.headers.get("authorization")
     idempotency_key = request.headers.get("idempotency-key") or None
-    created = await run_in_threadpool(
-        _create, state, body, authorization=authorization, idempotency_key=idempotency_key
+    submissions: Submissions = request.app.state.submissions
+    created = await submissions.submit(
+        body, authorization=authorization, idempotency_key=idempotency_key
     )
-    return JSONResponse(
+    return Json(
         {"id": created.id, "status": "submitted", "session_id": created.session_id},
         status_code=201,
     )
-
-
-def _create(
-    state: AppState, body: object, *, authorization: str | None, idempotency_key: str | None
-) -> Created:
-    with transaction(state.sessions, write=True) as db:
-        caller = accounts.authenticate(db, authorization)
-        created = submit(
-            db,
-            body,
-            caller=caller,
-            catalog=state.backends.catalog,
-            settings=state.settings,
-            now=_now(),
-            idempotency_key=idempotency_key,
-        )
-    if not created.replayed:
-        state.wakeup.notify()
-    return created
 
 
 # --- read and list -----------------------------------------------------------------------------
 
 
 @router.get("/jobs", operation_id="GetJobs")
-def get_jobs(
-    caller: Caller,
-    db: Db,
+async def get_jobs(
+    state: State,
+    authorization: Authorization,
     ids: Annotated[list[str] | None, Query()] = None,
     id: Annotated[list[str] | None, Query(description="Alias of ids")] = None,
     status: str | None = None,
@@ -148,22 +131,27 @@ def get_jobs(
             "with it",
         ),
     ] = None,
-) -> JSONResponse:
+) -> Json:
     """Jobs of the key's project, newest first; ``next`` is always present (null at the end)."""
-    page = lifecycle.list_jobs(
-        db,
-        caller,
-        ids=(ids or []) + (id or []) or None,
-        status=status,
-        target=target,
-        parent_job_id=parent_job_id,
-        session_id=session_id,
-        submitter_id=submitter_id,
-        limit=limit,
-        next_id=next,
-        search=search,
-    )
-    return JSONResponse({"jobs": [job_wire(j, listing=True) for j in page.jobs], "next": page.next})
+
+    def work(db: Session, caller: accounts.Caller) -> Json:
+        page = lifecycle.list_jobs(
+            db,
+            caller,
+            ids=(ids or []) + (id or []) or None,
+            status=status,
+            target=target,
+            parent_job_id=parent_job_id,
+            session_id=session_id,
+            submitter_id=submitter_id,
+            limit=limit,
+            next_id=next,
+            search=search,
+        )
+        jobs = [job_wire(j, listing=True) for j in page.jobs]
+        return Json({"jobs": jobs, "next": page.next})
+
+    return await as_caller(state, authorization, work)
 
 
 @router.get("/jobs/{UUID}", operation_id="GetJob")
@@ -171,12 +159,12 @@ async def get_job(
     UUID: str,
     request: Request,
     state: State,
-    authorization: Annotated[str | None, Depends(api_key_header)],
+    authorization: Authorization,
     include: Annotated[
         str | None,
         Query(description="ionstack extension: `input` adds the job's input as submitted"),
     ] = None,
-) -> JSONResponse:
+) -> Json:
     """One job. On a job that has not finished (and is predicted to finish soon) the answer
     waits up to ``IONSTACK_POLL_HOLD_S`` for it to finish, so a client's first status poll
     after its POST finds a small job completed (README "Jobs", held polls)."""
@@ -188,7 +176,7 @@ async def get_job(
     key = _uuid_or_none(UUID)
     if key is None or hold <= 0:
         body, _ = await run_in_threadpool(read)
-        return JSONResponse(body)
+        return Json(body)
     with state.completions.watch(key) as finished:  # registered before the first read
         body, holdable = await run_in_threadpool(read)
         if holdable:
@@ -205,7 +193,7 @@ async def get_job(
                     waiting.dec()
             if metrics is not None:
                 metrics.held_polls.labels(outcome=outcome).inc()
-    return JSONResponse(body)
+    return Json(body)
 
 
 async def _hold(
@@ -266,43 +254,47 @@ def _uuid_or_none(value: str) -> str | None:
 
 
 @router.put("/jobs/{UUID}/status/cancel", operation_id="CancelJob")
-def cancel_job(UUID: str, caller: Caller, state: State) -> JSONResponse:
+async def cancel_job(UUID: str, state: State, authorization: Authorization) -> Json:
     """Cancel a job that has not finished; on a finished job this is a no-op (200)."""
-    job_id = _job_id(UUID)
-    with transaction(state.sessions, write=True) as db:
-        job = lifecycle.get_job(db, caller, job_id)
-        changed = lifecycle.cancel(db, job, now=_now())
-    state.wakeup.finished(changed)
-    return JSONResponse({"id": job_id, "status": "canceled"})
+
+    def work(db: Session, caller: accounts.Caller) -> tuple[str, list[str]]:
+        job = lifecycle.get_job(db, caller, _job_id(UUID))
+        return job.id, lifecycle.cancel(db, job, now=_now())
+
+    job_id, changed = await as_caller(state, authorization, work, write=True)
+    await run_in_threadpool(state.wakeup.finished, changed)
+    return Json({"id": job_id, "status": "canceled"})
 
 
 @router.put("/jobs/status/cancel", operation_id="CancelJobs")
-async def cancel_jobs(request: Request, state: State) -> JSONResponse:
+async def cancel_jobs(request: Request, state: State) -> Json:
     """Cancel many jobs; unknown or foreign ids are skipped."""
     ids = _bulk_ids(await _json_body(request, required=True))
     authorization = request.headers.get("authorization")
     done = await run_in_threadpool(_bulk, state, ids, authorization=authorization, delete=False)
-    return JSONResponse({"ids": done, "status": "canceled"})
+    return Json({"ids": done, "status": "canceled"})
 
 
 @router.delete("/jobs/{UUID}", operation_id="DeleteJob")
-def delete_job(UUID: str, caller: Caller, state: State) -> JSONResponse:
+async def delete_job(UUID: str, state: State, authorization: Authorization) -> Json:
     """Delete a job (cancelling it first if needed); it is 404 from then on."""
-    job_id = _job_id(UUID)
-    with transaction(state.sessions, write=True) as db:
-        job = lifecycle.get_job(db, caller, job_id)
-        changed = lifecycle.delete(db, job, now=_now())
-    state.wakeup.finished(changed)
-    return JSONResponse({"id": job_id, "status": "deleted"})
+
+    def work(db: Session, caller: accounts.Caller) -> tuple[str, list[str]]:
+        job = lifecycle.get_job(db, caller, _job_id(UUID))
+        return job.id, lifecycle.delete(db, job, now=_now())
+
+    job_id, changed = await as_caller(state, authorization, work, write=True)
+    await run_in_threadpool(state.wakeup.finished, changed)
+    return Json({"id": job_id, "status": "deleted"})
 
 
 @router.delete("/jobs", operation_id="DeleteJobs")
-async def delete_jobs(request: Request, state: State) -> JSONResponse:
+async def delete_jobs(request: Request, state: State) -> Json:
     """Delete many jobs; unknown or foreign ids are skipped."""
     ids = _bulk_ids(await _json_body(request, required=True))
     authorization = request.headers.get("authorization")
     done = await run_in_threadpool(_bulk, state, ids, authorization=authorization, delete=True)
-    return JSONResponse({"ids": done, "status": "deleted"})
+    return Json({"ids": done, "status": "deleted"})
 
 
 def _bulk_ids(body: Any) -> list[str]:
@@ -340,86 +332,100 @@ def _bulk(state: AppState, ids: list[str], *, authorization: str | None, delete:
 # --- results -----------------------------------------------------------------------------------
 
 
-def _results(
-    db: Db,
-    caller: Caller,
+async def _results(
+    state: AppState,
+    authorization: str | None,
     UUID: str,
     kind: JobKind,
     sharpen: str | None,
     aggregation: str | None,
-) -> JSONResponse:
-    job = lifecycle.get_job(db, caller, _job_id(UUID))
-    how = results.aggregation_of(sharpen, aggregation)
-    return JSONResponse(results.job_results(db, job, kind, aggregation=how))
+) -> Json:
+    def work(db: Session, caller: accounts.Caller) -> Json:
+        job = lifecycle.get_job(db, caller, _job_id(UUID))
+        how = results.aggregation_of(sharpen, aggregation)
+        return Json(results.job_results(db, job, kind, aggregation=how))
+
+    return await as_caller(state, authorization, work)
 
 
 @router.get("/jobs/{UUID}/results/probabilities", operation_id="GetJobProbabilities")
-def get_probabilities(
+async def get_probabilities(
     UUID: str,
-    caller: Caller,
-    db: Db,
+    state: State,
+    authorization: Authorization,
     sharpen: str | None = None,
     aggregation: str | None = None,
-) -> JSONResponse:
+) -> Json:
     """Outcome probabilities (decimal keys, qubit 0 least significant); a multi-circuit parent
     gives ``{child_id: {...}}`` in circuit order. 404 until the job has completed."""
-    return _results(db, caller, UUID, "probabilities", sharpen, aggregation)
+    return await _results(state, authorization, UUID, "probabilities", sharpen, aggregation)
 
 
 @router.get("/jobs/{UUID}/results/probabilities/aggregated", include_in_schema=False)
-def get_probabilities_aggregated(
+async def get_probabilities_aggregated(
     UUID: str,
-    caller: Caller,
-    db: Db,
+    state: State,
+    authorization: Authorization,
     sharpen: str | None = None,
     aggregation: str | None = None,
-) -> JSONResponse:
+) -> Json:
     """Alias used by cirq-ionq's batch results."""
-    return _results(db, caller, UUID, "probabilities", sharpen, aggregation)
+    return await _results(state, authorization, UUID, "probabilities", sharpen, aggregation)
 
 
 @router.get("/jobs/{UUID}/results/histogram", operation_id="GetJobHistogram")
-def get_histogram(UUID: str, caller: Caller, db: Db) -> JSONResponse:
+async def get_histogram(UUID: str, state: State, authorization: Authorization) -> Json:
     """Counts per outcome, summing to the shots run (sampled jobs only)."""
-    return _results(db, caller, UUID, "histogram", None, None)
+    return await _results(state, authorization, UUID, "histogram", None, None)
 
 
 @router.get("/jobs/{UUID}/results/shots", operation_id="GetJobShots")
-def get_shots(UUID: str, caller: Caller, db: Db) -> JSONResponse:
+async def get_shots(UUID: str, state: State, authorization: Authorization) -> Json:
     """Every shot's outcome in execution order (sampled jobs only)."""
-    return _results(db, caller, UUID, "shots", None, None)
+    return await _results(state, authorization, UUID, "shots", None, None)
 
 
 @router.get("/jobs/{UUID}/variants/{variantId}/results/{kind}", operation_id="GetVariantResults")
-def get_variant_results(
+async def get_variant_results(
     UUID: str,
     variantId: str,
     kind: JobKind,
-    caller: Caller,
-    db: Db,
-) -> JSONResponse:
+    state: State,
+    authorization: Authorization,
+) -> Json:
     """One debiasing variant's results."""
-    job = lifecycle.get_job(db, caller, _job_id(UUID))
-    return JSONResponse(results.variant_results(db, job, variantId, kind))
+
+    def work(db: Session, caller: accounts.Caller) -> Json:
+        job = lifecycle.get_job(db, caller, _job_id(UUID))
+        return Json(results.variant_results(db, job, variantId, kind))
+
+    return await as_caller(state, authorization, work)
 
 
 # --- compiled circuits and cost ----------------------------------------------------------------
 
 
 @router.get("/jobs/{UUID}/circuits/{lang}", operation_id="GetCompiledFile")
-def get_compiled_file(
+async def get_compiled_file(
     UUID: str,
     lang: Literal["native", "qasm3"],
-    caller: Caller,
-    db: Db,
-) -> JSONResponse:
+    state: State,
+    authorization: Authorization,
+) -> Json:
     """The circuit the job ran (or would run): native JSON or OpenQASM 3, as a JSON string."""
-    job = lifecycle.get_job(db, caller, _job_id(UUID))
-    return JSONResponse(compiled_circuit(job, lang))
+
+    def work(db: Session, caller: accounts.Caller) -> Json:
+        job = lifecycle.get_job(db, caller, _job_id(UUID))
+        return Json(compiled_circuit(job, lang))
+
+    return await as_caller(state, authorization, work)
 
 
 @router.get("/jobs/{UUID}/cost", operation_id="GetJobCost")
-def get_job_cost(UUID: str, caller: Caller, db: Db) -> JSONResponse:
+async def get_job_cost(UUID: str, state: State, authorization: Authorization) -> Json:
     """Estimated cost from creation; the charged cost once the job is terminal."""
-    job = lifecycle.get_job(db, caller, _job_id(UUID))
-    return JSONResponse(billing.cost_body(job))
+
+    def work(db: Session, caller: accounts.Caller) -> Json:
+        return Json(billing.cost_body(lifecycle.get_job(db, caller, _job_id(UUID))))
+
+    return await as_caller(state, authorization, work)

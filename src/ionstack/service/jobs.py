@@ -93,6 +93,39 @@ def submit(
         earlier = repo.by_idempotency_key(db, caller.project_id, idempotency_key)
         if earlier is not None:
             return Created(id=earlier.id, session_id=earlier.session_id, replayed=True)
+    try:
+        # Everything this submission writes is in a savepoint of its own: a refusal (400, …)
+        # or a lost race leaves the caller's transaction as it was, so several submissions
+        # can share one transaction (group commit, api/submissions.py).
+        with db.begin_nested():
+            return _create(
+                db,
+                body,
+                caller=caller,
+                catalog=catalog,
+                settings=settings,
+                now=now,
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError:
+        # A concurrent retry with the same Idempotency-Key won the race (PostgreSQL).
+        if idempotency_key:
+            earlier = repo.by_idempotency_key(db, caller.project_id, idempotency_key)
+            if earlier is not None:
+                return Created(id=earlier.id, session_id=earlier.session_id, replayed=True)
+        raise
+
+
+def _create(
+    db: Session,
+    body: object,
+    *,
+    caller: Caller,
+    catalog: Catalog,
+    settings: Settings,
+    now: datetime,
+    idempotency_key: str | None,
+) -> Created:
     limits = limits_from(settings)
     payload = parse_payload(body, limits=limits)
     request = check_request(
@@ -149,16 +182,7 @@ def submit(
         db.add_all(children)
     if session is not None:
         sessions.joined(db, session, job, now=now)
-    try:
-        db.flush()
-    except IntegrityError:
-        # A concurrent retry with the same Idempotency-Key won the race.
-        db.rollback()
-        if idempotency_key:
-            earlier = repo.by_idempotency_key(db, caller.project_id, idempotency_key)
-            if earlier is not None:
-                return Created(id=earlier.id, session_id=earlier.session_id, replayed=True)
-        raise
+    db.flush()
     _log_created(job, caller=caller)
     return Created(id=job.id, session_id=job.session_id)
 

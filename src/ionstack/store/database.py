@@ -8,7 +8,9 @@ SQLite's own write lock) so several processes starting at once migrate exactly o
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,8 +35,25 @@ _MIGRATION_LOCK = 0x10_57AC
 
 def json_text(value: Any) -> str:
     """JSON columns are written with orjson (results can hold 2^20 outcomes): compact, keys
-    turned to strings, NaN and infinities as null."""
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    turned to strings. What orjson cannot write (integers past 64 bits, which a submitted
+    circuit may hold) is written by the standard library."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+#: an integer of 19 digits or more (possibly past 64 bits), not part of a decimal fraction
+_LONG_INT = re.compile(rb"(?<![0-9.])[0-9]{19,}(?![0-9.eE])")
+
+
+def json_value(text: str | bytes) -> Any:
+    """JSON columns are read with orjson, except text holding an integer orjson would turn into
+    a float (past 64 bits): the standard library keeps it exact."""
+    raw = text.encode() if isinstance(text, str) else text
+    if _LONG_INT.search(raw):
+        return json.loads(raw)
+    return orjson.loads(raw)
 
 
 def make_engine(
@@ -55,7 +74,7 @@ def make_engine(
             pool_size=pool_size,
             max_overflow=max_overflow,
             json_serializer=json_text,
-            json_deserializer=orjson.loads,
+            json_deserializer=json_value,
         )
         _configure_sqlite(engine, synchronous=sqlite_synchronous)
         return engine
@@ -65,7 +84,7 @@ def make_engine(
         max_overflow=max_overflow,
         pool_pre_ping=True,
         json_serializer=json_text,
-        json_deserializer=orjson.loads,
+        json_deserializer=json_value,
     )
 
 

@@ -18,13 +18,24 @@ Engine choice (measured, bench/README.md):
 Reproducibility: the same (circuit, shots, model, seed) gives byte-identical results in any
 process: every random draw comes from PCG64 streams hashed from the seed
 (:func:`ionstack.quantum.sampling.derive_rng`).
+
+Memory (issue 16 §1): every path is prepared up to its first large allocation, its peak is
+estimated (:func:`footprint`: the state, the answer and every sizeable temporary, measured by
+bench/memory.py) and a run whose estimate exceeds the limit fails with ``SimulationError``
+before allocating. The peaks stay near the state: exact probabilities are computed in pieces
+and the largest selected in place (:func:`~ionstack.quantum.sampling.probability_dict`),
+sampling streams its cumulative sums, density matrices are updated piece by piece, and
+trajectories free each checkpoint after its last use; glibc's mmap threshold is fixed so freed
+states leave the process (:func:`_tune_allocator`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import functools
+import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -65,7 +76,9 @@ class RunResult:
 
     Attributes:
         probabilities: Exact ``|amp|²`` (ideal, ``shots=None``; entries < 1e-12 dropped) or
-            ``counts/shots`` (sampled). Ascending keys.
+            ``counts/shots`` (sampled). Ascending keys. Exact answers are a
+            :class:`~ionstack.quantum.sampling.Probabilities` (two arrays, read as a mapping);
+            sampled ones a ``dict``.
         histogram: Counts per outcome when sampled, else ``None``.
         samples: Per-shot outcomes in execution order when sampled, else ``None``.
         method: ``statevector``, ``stabilizer``, ``trajectories`` or ``density_matrix``.
@@ -74,7 +87,7 @@ class RunResult:
         truncated: The exact dictionary was capped at ``max_outcomes`` entries.
     """
 
-    probabilities: dict[int, float]
+    probabilities: Mapping[int, float]
     histogram: dict[int, int] | None
     samples: list[int] | None
     method: str
@@ -91,15 +104,17 @@ def _noop() -> None:
 
 
 def available_memory() -> int:
-    """Bytes the simulator may use when no limit is configured: 90 % of MemAvailable."""
+    """Bytes the simulator may use when no limit is configured: ¾ of RAM, and never more
+    than 90 % of what is available now (other processes share the host)."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     try:
         with open("/proc/meminfo", encoding="ascii") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024 * 9 // 10
+                    return min(total * 3 // 4, int(line.split()[1]) * 1024 * 9 // 10)
     except OSError:
         pass
-    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.8)
+    return int(total * 0.75)
 
 
 class _Lazy(int):
@@ -114,26 +129,174 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
-def _guard(needed: float, limit: int, n: int, what: str) -> None:
-    """Fail cleanly, before allocating, when ``needed`` bytes exceed the limit."""
+#: Allocations from this size up are mapped and unmapped on their own (glibc ``mallopt``).
+MMAP_THRESHOLD = 2 << 20
+
+
+@functools.cache
+def _tune_allocator() -> None:
+    """Fix glibc's mmap threshold (once per process, before the first large run).
+
+    By default glibc raises the threshold to the largest block freed so far (up to 32 MiB),
+    after which state-sized blocks come from the heap and, once freed, stay resident and
+    fragment it: a 20-qubit noisy run with 11 states live at most peaked at 16 states
+    (bench/README.md, "Memory"). With a fixed threshold every state, checkpoint and large
+    buffer is its own mapping, returned to the system when freed, so the resident memory is
+    what is live; small temporaries keep reusing the heap.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):  # not glibc: its own policy applies
+        pass
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Footprint:
+    """What a run will take, known before it allocates anything (the memory guard's input).
+
+    Attributes:
+        method: The path :func:`run` takes (``statevector``, ``stabilizer``, ``trajectories``,
+            ``density_matrix``).
+        engine: The library path (as :attr:`RunResult.engine`).
+        state: Bytes of its state: the vector or density matrix (0 for stim).
+        peak: Estimated peak bytes the run adds to its process's resident memory, answer
+            included (bench/memory.py measures it; tests/quantum/test_quantum_memory.py holds
+            the estimate to the measurement).
+        what: The simulation in words, for the failure message.
+    """
+
+    method: str
+    engine: str
+    state: float
+    peak: float
+    what: str
+
+
+def _guard(fp: Footprint, limit: int, n: int) -> None:
+    """Fail cleanly, before allocating, when the estimated peak exceeds the limit."""
     if isinstance(limit, _Lazy):
-        if needed < SMALL_BYTES:
+        if fp.peak < SMALL_BYTES:
             return
         limit = available_memory()
-    if needed > limit:
+    if fp.peak > limit:
         raise JobFailure(
             "SimulationError",
-            f"a {n}-qubit {what} needs about {needed / 2**30:.1f} GiB of memory; the limit "
-            f"is {limit / 2**30:.1f} GiB",
+            f"a {n}-qubit {fp.what} needs about {fp.peak / 2**30:.3g} GiB of memory; the "
+            f"limit is {limit / 2**30:.3g} GiB",
         )
 
 
-def _sv_bytes(n: int, *, shots: int | None, max_outcomes: int | None, threads: int) -> float:
-    state = (3 * 16 if n <= NUMPY_MAX_QUBITS else 8) * 2.0**n
-    # float64 temporaries of one chunk per scanning thread (sampling.Distribution.map_chunks)
-    chunks = 4 * 8 * min(2.0**n, sampling.CHUNK) * max(1, threads)
-    outcomes = min(2.0**n, max_outcomes or 2.0**n) * 160 if shots is None else shots * 120
-    return state + chunks + outcomes
+# The memory model: bytes a run adds to its process, term by term. The constants are measured
+# (bench/memory.py; figures in bench/README.md, "Memory"); the test holds the sums to the
+# measured peaks (tests/quantum/test_quantum_memory.py).
+
+#: Any run beyond its arrays: small objects, thread stacks, allocator slack.
+BASE_BYTES = 512 << 10
+#: Per gate of an ideal circuit: the engine ops (matrices) and qsim's fused circuit.
+GATE_BYTES = 1024
+#: Per native gate of a noisy trajectory run: the fused program and its prefix matrices.
+TRAJECTORY_GATE_BYTES = 512
+#: Per native gate of a density-matrix run.
+DENSITY_GATE_BYTES = 160
+#: Per gate of an ideal Clifford circuit on stim (ops, tableau pieces, stim's circuit).
+STIM_GATE_BYTES = 512
+#: Per native gate of a noisy Clifford circuit on stim (its stim pieces and noisy circuit).
+STIM_NOISY_GATE_BYTES = 2800
+#: Per shot of a sampled answer: the per-shot arrays and the ``samples`` list.
+SHOT_BYTES = 60
+#: Per distinct outcome of a sampled answer (all shots distinct assumed: an upper bound): the
+#: histogram and frequency dictionaries.
+OUTCOME_BYTES = 150
+#: Per amplitude of a selection task running, when (nearly) all pass: the float32 screen and
+#: the widened candidates.
+SELECT_ENTRY_BYTES = 50
+
+
+def _sampling_bytes(size: float, shots: int, threads: int) -> float:
+    """Sampling ``shots`` from ``size`` outcomes, answer included."""
+    if size <= sampling.SMALL:
+        temps = 32 * size  # float32 |a|², its float64 copy and cumulative sum
+    else:  # BLOCK-long float64 pieces per thread (sums), then one (cumulative sums)
+        temps = 16 * sampling.BLOCK * threads
+    per_shot = 32  # uniforms, their order, sorted targets, outcomes
+    return temps + shots * (per_shot + SHOT_BYTES) + min(shots, size) * OUTCOME_BYTES
+
+
+def _exact_bytes(size: float, max_outcomes: int | None, threads: int) -> float:
+    """Selecting the (largest) exact probabilities of ``size`` outcomes, answer included.
+
+    The answer is two arrays of 16 bytes an entry (every outcome above the cutoff assumed);
+    a capped selection holds up to ``1 + 1/SLACK`` times the cap, plus the float64 copy its
+    compaction partitions, after a float64 subsample of 2²⁰ entries for its threshold.
+    """
+    task = min(size, sampling.SELECT_CHUNK)
+    ntasks = math.ceil(size / task)
+    # tasks running, and the results waiting for the consumer (two a thread at most)
+    tasks = task * (SELECT_ENTRY_BYTES * min(threads, ntasks) + 16 * (min(2 * threads, ntasks) - 1))
+    limit = size if max_outcomes is None else min(size, max_outcomes)
+    if size <= limit:
+        return 16 * size + tasks
+    held = limit * (1 + 1 / sampling.SLACK)
+    probe = 16 * min(size, 1 << 20)
+    return max(probe, (16 + 8) * held + tasks)
+
+
+def _sv_footprint(
+    n: int, ops: int, *, shots: int | None, max_outcomes: int | None, threads: int
+) -> Footprint:
+    """The qsim path (complex64): one state, two while a long circuit runs in segments."""
+    size = 2.0**n
+    state = 8 * size
+    states = 2 if ops > QSIM_SEGMENT_GATES else 1
+    extra = (
+        _exact_bytes(size, max_outcomes, threads)
+        if shots is None
+        else _sampling_bytes(size, shots, threads)
+    )
+    peak = BASE_BYTES + ops * GATE_BYTES + states * state + extra
+    return Footprint(
+        method="statevector", engine="qsim-complex64", state=state, peak=peak, what="state vector"
+    )
+
+
+def _small_footprint(n: int, *, shots: int | None, max_outcomes: int | None) -> Footprint:
+    """The numpy path of narrow ideal circuits (complex128; no guard needed below 11 qubits)."""
+    size = 2.0**n
+    if shots is None:
+        extra = _exact_bytes(size, max_outcomes, 1)
+    else:
+        extra = _sampling_bytes(size, shots, 1)
+    return Footprint(
+        method="statevector",
+        engine="numpy-complex128",
+        state=16 * size,
+        peak=BASE_BYTES + 3 * 16 * size + extra,
+        what="state vector",
+    )
+
+
+def _stim_footprint(
+    n: int, *, outcomes: float, shots: int | None, ops: int, noisy: bool
+) -> Footprint:
+    """stim: the tableau is small; the circuit's pieces and the answer take the memory.
+
+    Building the stim circuit (and, noisy, compiling to native gates) peaks before the
+    sampling starts; part of it stays while the answer is built.
+    """
+    build, kept = (STIM_NOISY_GATE_BYTES, 0.4) if noisy else (STIM_GATE_BYTES, 0.6)
+    if shots is None:
+        # the support's elimination (n² int64), then int64 outcomes and float64 values
+        # (Python integers past 62 qubits)
+        answer = 24 * n * n + outcomes * (16 if n <= 62 else 120)
+    else:
+        # a byte per sampled bit, the packed rows, an int64 or a Python integer a shot
+        bits = n + n / 8 + (8 if n <= 62 else 40 + n / 8)
+        answer = shots * (bits + SHOT_BYTES) + shots * OUTCOME_BYTES
+    peak = BASE_BYTES + max(ops * build, ops * build * kept + answer)
+    return Footprint(
+        method="stabilizer", engine="stim", state=0.0, peak=peak, what="stabilizer simulation"
+    )
 
 
 # --------------------------------------------------------------------------- ops
@@ -224,31 +387,46 @@ def _check_shots(shots: int | None) -> None:
         raise ValueError(f"shots must be ≥ 1 or None, got {shots!r}")
 
 
-# --------------------------------------------------------------------------- ideal
+# --------------------------------------------------------------------------- plans
 
 
-def _stabilizer_ideal(
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A run prepared up to its first large allocation: its footprint, then the rest."""
+
+    footprint: Footprint
+    execute: Callable[[], RunResult]
+
+
+def _plan_stabilizer_ideal(
     circuit: Circuit,
-    stim_circuit: object,
+    stim_circuit: Any,
     *,
     shots: int | None,
     seed: int,
     max_outcomes: int | None,
-) -> RunResult:
+) -> _Plan:
     n = circuit.qubits
-    if shots is None:
-        probs, truncated = stabilizer.probabilities(n, stim_circuit, max_outcomes=max_outcomes)
-        return RunResult(
-            probabilities=probs,
-            histogram=None,
-            samples=None,
-            method="stabilizer",
-            qubits=n,
-            engine="stim",
-            truncated=truncated,
-        )
-    bits = stabilizer.sample(n, stim_circuit, shots, sampling.derive_seed(seed, "stim"))
-    return _from_ints(sampling.bits_to_ints(bits), shots, method="stabilizer", n=n)
+    x0, gens = stabilizer.support(n, stim_circuit) if shots is None else (0, [])
+    outcomes = 2.0 ** len(gens) if max_outcomes is None else min(2.0 ** len(gens), max_outcomes)
+    fp = _stim_footprint(n, outcomes=outcomes, shots=shots, ops=len(circuit.gates), noisy=False)
+
+    def execute() -> RunResult:
+        if shots is None:
+            probs, truncated = stabilizer.from_support(n, x0, gens, max_outcomes=max_outcomes)
+            return RunResult(
+                probabilities=probs,
+                histogram=None,
+                samples=None,
+                method="stabilizer",
+                qubits=n,
+                engine="stim",
+                truncated=truncated,
+            )
+        bits = stabilizer.sample(n, stim_circuit, shots, sampling.derive_seed(seed, "stim"))
+        return _from_ints(sampling.bits_to_ints(bits), shots, method="stabilizer", n=n)
+
+    return _Plan(fp, execute)
 
 
 def _small_ideal(
@@ -282,7 +460,11 @@ def _small_ideal(
     )
 
 
-def _run_ideal(
+def _is_small(n: int, shots: int | None, method: Method | None) -> bool:
+    return n <= NUMPY_MAX_QUBITS and method in (None, "statevector") and (shots or 0) < 1 << 22
+
+
+def _plan_ideal(
     circuit: Circuit,
     *,
     shots: int | None,
@@ -292,39 +474,44 @@ def _run_ideal(
     check: Callable[[], None],
     method: Method | None,
     max_outcomes: int | None,
-) -> RunResult:
+) -> _Plan:
     n = circuit.qubits
-    if n <= NUMPY_MAX_QUBITS and method in (None, "statevector") and (shots or 0) < 1 << 22:
-        return _small_ideal(circuit, shots=shots, seed=seed, max_outcomes=max_outcomes)
-    needed = _sv_bytes(n, shots=shots, max_outcomes=max_outcomes, threads=threads)
+    sv = _sv_footprint(
+        n, len(circuit.gates), shots=shots, max_outcomes=max_outcomes, threads=threads
+    )
     wants_stim = method == "stabilizer" or (
-        method is None and (n >= STABILIZER_MIN_QUBITS or needed > limit)
+        method is None and (n >= STABILIZER_MIN_QUBITS or sv.peak > limit)
     )
     if wants_stim:
         stim_circuit = stabilizer.to_stim(n, _ops(circuit))
         if stim_circuit is not None:
-            return _stabilizer_ideal(
+            return _plan_stabilizer_ideal(
                 circuit, stim_circuit, shots=shots, seed=seed, max_outcomes=max_outcomes
             )
         if method == "stabilizer":
             raise ValueError("method 'stabilizer' needs a Clifford circuit")
-    _guard(needed, limit, n, "state vector")
-    ops = _ops(circuit, max_targets=None if n <= NUMPY_MAX_QUBITS else qsim.MAX_TARGETS)
-    state, engine = _engine_state(n, ops, threads=threads, check=check)
-    dist = sampling.Distribution(state=state, threads=threads)
-    if shots is None:
-        probs, truncated = sampling.probability_dict(dist, max_outcomes=max_outcomes)
-        return RunResult(
-            probabilities=probs,
-            histogram=None,
-            samples=None,
-            method="statevector",
-            qubits=n,
-            engine=engine,
-            truncated=truncated,
-        )
-    samples, hist = sampling.sample(dist, shots, sampling.derive_rng(seed, "shots"))
-    return _sampled(samples, hist, shots, method="statevector", n=n, engine=engine)
+    if n <= NUMPY_MAX_QUBITS:  # the numpy engine, forced or for very many shots
+        sv = _small_footprint(n, shots=shots, max_outcomes=max_outcomes)
+
+    def execute() -> RunResult:
+        ops = _ops(circuit, max_targets=None if n <= NUMPY_MAX_QUBITS else qsim.MAX_TARGETS)
+        state, engine = _engine_state(n, ops, threads=threads, check=check)
+        dist = sampling.Distribution(state=state, threads=threads)
+        if shots is None:
+            probs, truncated = sampling.probability_dict(dist, max_outcomes=max_outcomes)
+            return RunResult(
+                probabilities=probs,
+                histogram=None,
+                samples=None,
+                method="statevector",
+                qubits=n,
+                engine=engine,
+                truncated=truncated,
+            )
+        samples, hist = sampling.sample(dist, shots, sampling.derive_rng(seed, "shots"))
+        return _sampled(samples, hist, shots, method="statevector", n=n, engine=engine)
+
+    return _Plan(sv, execute)
 
 
 # --------------------------------------------------------------------------- noisy
@@ -355,7 +542,7 @@ def _trajectory_apply(n: int, threads: int) -> tuple[trajectories.Apply, str]:
     )
 
 
-def _run_trajectories(
+def _plan_trajectories(
     n: int,
     gates: list[tuple[tuple[int, ...], np.ndarray]],
     model: NoiseModel,
@@ -365,9 +552,11 @@ def _run_trajectories(
     threads: int,
     limit: int,
     check: Callable[[], None],
-) -> RunResult:
-    state_bytes = (16 if n <= NUMPY_MAX_QUBITS_NOISY else 8) * 2.0**n
-    _guard(4 * state_bytes + shots * 160, limit, n, "noisy simulation")
+) -> _Plan:
+    """Error patterns are drawn first (cheap), so the estimate counts the checkpoint states
+    the evaluation will actually hold."""
+    numpy_engine = n <= NUMPY_MAX_QUBITS_NOISY
+    state_bytes = (16 if numpy_engine else 8) * 2.0**n
     probs = np.array([model.error_probability(len(q)) for q, _ in gates], dtype=np.float64)
     kinds = np.array([3 if len(q) == 1 else 15 for q, _ in gates], dtype=np.int64)
     patterns, group = trajectories.draw_patterns(
@@ -375,42 +564,82 @@ def _run_trajectories(
     )
     program = trajectories.Program.from_gates(n, gates)
     apply, engine = _trajectory_apply(n, threads)
-    rng = sampling.derive_rng(seed, "outcomes")
     budget = max(0.0, min(CHECKPOINT_BYTES, limit - 4 * state_bytes))
-    samples = trajectories.evaluate(
-        program,
-        patterns,
-        group,
-        apply=apply,
-        check=check,
-        sample=lambda psi, k: sampling.sample(sampling.Distribution(state=psi), k, rng)[0],
-        max_checkpoints=max(1, int(budget // state_bytes)),
+    max_checkpoints = max(1, int(budget // state_bytes))
+    held = trajectories.peak_states(program, patterns, max_checkpoints)
+    size = 2.0**n
+    # the numpy engine's gathers add two states' temporaries; sampling runs on one thread
+    peak = (
+        BASE_BYTES
+        + len(gates) * TRAJECTORY_GATE_BYTES
+        + (held + (2 if numpy_engine else 0)) * state_bytes
+        + _sampling_bytes(size, shots, 1)
+        + shots * 8 * 4  # per-shot pattern groups, their order and the outcomes
     )
-    return _sampled(
-        samples, sampling.histogram(samples), shots, method="trajectories", n=n, engine=engine
+    fp = Footprint(
+        method="trajectories", engine=engine, state=state_bytes, peak=peak, what="noisy simulation"
     )
 
+    def execute() -> RunResult:
+        rng = sampling.derive_rng(seed, "outcomes")
+        samples = trajectories.evaluate(
+            program,
+            patterns,
+            group,
+            apply=apply,
+            check=check,
+            sample=lambda psi, k: sampling.sample(sampling.Distribution(state=psi), k, rng)[0],
+            max_checkpoints=max_checkpoints,
+        )
+        return _sampled(
+            samples, sampling.histogram(samples), shots, method="trajectories", n=n, engine=engine
+        )
 
-def _run_density(
+    return _Plan(fp, execute)
+
+
+def _plan_density(
     n: int,
     gates: list[tuple[tuple[int, ...], np.ndarray]],
     model: NoiseModel,
     *,
     shots: int,
     seed: int,
-    limit: int,
     check: Callable[[], None],
-) -> RunResult:
-    _guard(3 * 16 * 4.0**n + shots * 160, limit, n, "density matrix")
-    rated = [(q, m, model.p1q if len(q) == 1 else model.p2q) for q, m in gates]
-    probs = density.probabilities(n, rated, check=check)
-    samples, hist = sampling.sample(
-        sampling.Distribution(probs=probs), shots, sampling.derive_rng(seed, "shots")
+) -> _Plan:
+    """ρ (complex128, 16·4ⁿ bytes), updated in place piece by piece."""
+    rho = 16 * 4.0**n
+    pieces = 2 * 16 * min(statevector.PIECE, 4.0**n)  # a piece's copy and its product
+    peak = (
+        BASE_BYTES
+        + len(gates) * DENSITY_GATE_BYTES
+        + rho
+        + pieces
+        + 16 * 2.0**n  # diag(ρ) and its clipped copy
+        + _sampling_bytes(2.0**n, shots, 1)
     )
-    return _sampled(samples, hist, shots, method="density_matrix", n=n, engine="numpy-complex128")
+    fp = Footprint(
+        method="density_matrix",
+        engine="numpy-complex128",
+        state=rho,
+        peak=peak,
+        what="density matrix",
+    )
+
+    def execute() -> RunResult:
+        rated = [(q, m, model.p1q if len(q) == 1 else model.p2q) for q, m in gates]
+        probs = density.probabilities(n, rated, check=check)
+        samples, hist = sampling.sample(
+            sampling.Distribution(probs=probs), shots, sampling.derive_rng(seed, "shots")
+        )
+        return _sampled(
+            samples, hist, shots, method="density_matrix", n=n, engine="numpy-complex128"
+        )
+
+    return _Plan(fp, execute)
 
 
-def _run_noisy(
+def _plan_noisy(
     circuit: Circuit,
     model: NoiseModel,
     *,
@@ -420,7 +649,7 @@ def _run_noisy(
     limit: int,
     check: Callable[[], None],
     method: Method | None,
-) -> RunResult:
+) -> _Plan:
     if shots is None:
         raise ValueError("a noisy simulation samples shots; shots=None is ideal-only")
     native = _native_gates(circuit, model)
@@ -434,19 +663,99 @@ def _run_noisy(
                 model.p1q,
                 model.p2q,
             )
-            bits = stabilizer.sample(n, noisy, shots, sampling.derive_seed(seed, "stim"))
-            return _from_ints(sampling.bits_to_ints(bits), shots, method="stabilizer", n=n)
+
+            def execute() -> RunResult:
+                bits = stabilizer.sample(n, noisy, shots, sampling.derive_seed(seed, "stim"))
+                return _from_ints(sampling.bits_to_ints(bits), shots, method="stabilizer", n=n)
+
+            fp = _stim_footprint(n, outcomes=0, shots=shots, ops=len(gates), noisy=True)
+            return _Plan(fp, execute)
         if method == "stabilizer":
             raise ValueError("method 'stabilizer' needs a Clifford circuit")
     chosen = _choose_noisy(n, len(gates), shots, method)
     if chosen == "density_matrix":
-        return _run_density(n, gates, model, shots=shots, seed=seed, limit=limit, check=check)
-    return _run_trajectories(
+        return _plan_density(n, gates, model, shots=shots, seed=seed, check=check)
+    return _plan_trajectories(
         n, gates, model, shots=shots, seed=seed, threads=threads, limit=limit, check=check
     )
 
 
+def _plan(
+    circuit: Circuit,
+    *,
+    shots: int | None,
+    noise: NoiseModel | None,
+    seed: int,
+    threads: int,
+    limit: int,
+    check: Callable[[], None],
+    method: Method | None,
+    max_outcomes: int | None,
+) -> _Plan:
+    if noise is None or noise.is_ideal:
+        if noise is not None:
+            check_family(circuit, noise.native_2q)
+        return _plan_ideal(
+            circuit,
+            shots=shots,
+            seed=seed,
+            threads=threads,
+            limit=limit,
+            check=check,
+            method=method,
+            max_outcomes=max_outcomes,
+        )
+    return _plan_noisy(
+        circuit,
+        noise,
+        shots=shots,
+        seed=seed,
+        threads=threads,
+        limit=limit,
+        check=check,
+        method=method,
+    )
+
+
 # --------------------------------------------------------------------------- public
+
+
+def footprint(
+    circuit: Circuit,
+    *,
+    shots: int | None,
+    noise: NoiseModel | None,
+    seed: int = 0,
+    threads: int = 0,
+    memory_limit_bytes: int | None = None,
+    method: Method | None = None,
+    max_outcomes: int | None = DEFAULT_MAX_OUTCOMES,
+) -> Footprint:
+    """The path :func:`run` takes for these arguments and the memory it will need, estimated
+    before anything large is allocated (the figure the guard compares with the limit).
+
+    Takes the same arguments as :func:`run` (noisy runs draw their error patterns from
+    ``seed`` first: the estimate counts the checkpoint states that draw needs).
+
+    Raises:
+        As :func:`run`, except the ``SimulationError`` of the guard itself.
+    """
+    _check_shots(shots)
+    threads = threads or _cores()
+    if (noise is None or noise.is_ideal) and _is_small(circuit.qubits, shots, method):
+        return _small_footprint(circuit.qubits, shots=shots, max_outcomes=max_outcomes)
+    limit = memory_limit_bytes if memory_limit_bytes is not None else _Lazy()
+    return _plan(
+        circuit,
+        shots=shots,
+        noise=noise,
+        seed=seed,
+        threads=threads,
+        limit=limit,
+        check=_noop,
+        method=method,
+        max_outcomes=max_outcomes,
+    ).footprint
 
 
 def run(
@@ -472,20 +781,23 @@ def run(
         seed: Seed for every random draw (hashed into independent PCG64 streams). The ideal
             ``shots=None`` path uses no randomness.
         threads: Engine threads; 0 means all cores.
-        memory_limit_bytes: Memory the simulation may use; ``None`` means 90 % of the
-            currently available memory.
+        memory_limit_bytes: Memory the simulation may add to its process (its peak resident
+            memory, answer included, as :func:`footprint` estimates it); ``None`` means ¾ of
+            RAM, at most 90 % of the memory available now.
         check: Called between units of work (trajectory groups, density-matrix gate blocks,
             ideal gate segments); raise from it to cancel or time out.
         method: Force ``statevector``, ``stabilizer``, ``trajectories`` or
             ``density_matrix`` (tests, benchmarks); ``None`` chooses automatically.
-        max_outcomes: Cap on the entries of an exact probability dictionary (largest kept).
+        max_outcomes: Cap on the entries of an exact probability dictionary (largest kept;
+            ties at the cut keep the higher outcomes).
 
     Returns:
         The frozen :class:`RunResult`; keys little-endian (qubit 0 least significant).
 
     Raises:
-        JobFailure: ``SimulationError`` when the memory estimate exceeds the limit;
-            ``UnsupportedGate`` for native gates of the wrong family; ``CompilationError``.
+        JobFailure: ``SimulationError`` when the memory estimate exceeds the limit (before
+            anything large is allocated); ``UnsupportedGate`` for native gates of the wrong
+            family; ``CompilationError``.
         ValueError: invalid ``shots`` or an impossible forced ``method``.
     """
     _check_shots(shots)
@@ -493,26 +805,22 @@ def run(
     threads = threads or _cores()
     limit = memory_limit_bytes if memory_limit_bytes is not None else _Lazy()
     check()
-    if noise is None or noise.is_ideal:
+    ideal = noise is None or noise.is_ideal
+    if ideal and _is_small(circuit.qubits, shots, method):
         if noise is not None:
             check_family(circuit, noise.native_2q)
-        return _run_ideal(
-            circuit,
-            shots=shots,
-            seed=seed,
-            threads=threads,
-            limit=limit,
-            check=check,
-            method=method,
-            max_outcomes=max_outcomes,
-        )
-    return _run_noisy(
+        return _small_ideal(circuit, shots=shots, seed=seed, max_outcomes=max_outcomes)
+    _tune_allocator()
+    plan = _plan(
         circuit,
-        noise,
         shots=shots,
+        noise=noise,
         seed=seed,
         threads=threads,
         limit=limit,
         check=check,
         method=method,
+        max_outcomes=max_outcomes,
     )
+    _guard(plan.footprint, limit, circuit.qubits)
+    return plan.execute()

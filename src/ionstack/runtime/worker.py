@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +32,7 @@ from ionstack.logs import job_event
 from ionstack.metrics import Metrics
 from ionstack.quantum.circuit import parse_input
 from ionstack.quantum.noise import NoiseModel, noise_model
+from ionstack.quantum.sampling import Probabilities
 from ionstack.quantum.simulate import RunResult, run
 from ionstack.runtime import queue, workloads
 from ionstack.settings import Settings
@@ -387,7 +388,10 @@ class Worker:
         )
 
 
-def _keys(probabilities: dict[int, float]) -> dict[str, float]:
+def _keys(probabilities: Mapping[int, float]) -> dict[str, float]:
+    if isinstance(probabilities, Probabilities):  # exact answers: two arrays, keys ascending
+        keys = map(str, probabilities.outcomes.tolist())
+        return dict(zip(keys, probabilities.probs.tolist(), strict=True))
     return {str(k): float(v) for k, v in sorted(probabilities.items())}
 
 

@@ -6,6 +6,9 @@ is column bit ``j`` and vector qubit ``n+j`` is row bit ``j``. A gate ``U`` on q
 ``ρ → (1-r)ρ + r·(I/d)⊗Tr_Q ρ`` (d = 2 or 4), the same channel as the Kraus form
 ``(1-3r/4)ρ + (r/4)ΣσρσΣ`` of semantics.md §4 (and its 15-term 2q analogue). Shots drawn
 i.i.d. from ``diag(ρ)`` have the same distribution as one trajectory per shot.
+
+Memory: ρ itself (16·4ⁿ bytes) and two pieces of it; gates are applied in place, piece by
+piece (:func:`~ionstack.quantum.engines.statevector.apply`).
 """
 
 from __future__ import annotations

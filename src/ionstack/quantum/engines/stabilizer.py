@@ -16,6 +16,7 @@ Pauli uniformly, which is exactly the sampling form of the Kraus channels.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 
 import numpy as np
@@ -24,6 +25,7 @@ import stim
 
 from ionstack.quantum import gates as G
 from ionstack.quantum.engines import Ops
+from ionstack.quantum.sampling import Probabilities
 
 #: Widest gate tested for Clifford-ness (its matrix is 2^w × 2^w).
 MAX_GATE_WIDTH = 6
@@ -197,19 +199,43 @@ def support(n: int, circuit: stim.Circuit) -> tuple[int, list[int]]:
 
 def probabilities(
     n: int, circuit: stim.Circuit, *, max_outcomes: int | None
-) -> tuple[dict[int, float], bool]:
-    """Exact outcome probabilities (ascending keys); truncated past ``max_outcomes``."""
+) -> tuple[Mapping[int, float], bool]:
+    """Exact outcome probabilities (ascending keys); truncated past ``max_outcomes``.
+
+    Up to 62 qubits the outcomes are built in one int64 array (16 bytes an entry with their
+    probabilities, :class:`~ionstack.quantum.sampling.Probabilities`); wider ones as Python
+    integers.
+    """
     x0, gens = support(n, circuit)
+    return from_support(n, x0, gens, max_outcomes=max_outcomes)
+
+
+def from_support(
+    n: int, x0: int, gens: list[int], *, max_outcomes: int | None
+) -> tuple[Mapping[int, float], bool]:
+    """:func:`probabilities` from a :func:`support` already computed."""
     k = len(gens)
     count = 1 << k
     truncated = max_outcomes is not None and count > max_outcomes
     if truncated:
         assert max_outcomes is not None
         count = max_outcomes
+    p = 2.0**-k
+    if n <= 62:
+        arr = np.empty(count, dtype=np.int64)
+        arr[0] = x0
+        filled = 1
+        for g in gens:
+            if filled >= count:
+                break
+            take = min(filled, count - filled)
+            np.bitwise_xor(arr[:take], g, out=arr[filled : filled + take])
+            filled += take
+        arr.sort()
+        return Probabilities(arr, np.full(count, p)), bool(truncated)
     outcomes = [x0]
     for g in gens:
         if len(outcomes) >= count:
             break
         outcomes += [x ^ g for x in outcomes[: count - len(outcomes)]]
-    p = 2.0**-k
     return dict.fromkeys(sorted(outcomes[:count]), p), bool(truncated)

@@ -8,6 +8,7 @@ and as the kernel of the density-matrix engine. The state is a C-ordered array o
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -17,6 +18,9 @@ from ionstack.quantum.engines import Ops
 
 State = npt.NDArray[np.complex128]
 Index = npt.NDArray[np.int64]
+
+#: Entries per piece when a gate is applied to a tensor in place (:func:`apply`): 1 MiB.
+PIECE = 1 << 16
 
 
 def _restrict(t: State, n: int, controls: tuple[int, ...]) -> tuple[State, Callable[[int], int]]:
@@ -55,6 +59,14 @@ def _apply_1q(view: State, ax: int, m: npt.NDArray[np.complex128]) -> None:
         a0[...] = tmp
 
 
+def _apply_kq(view: State, axes: list[int], m: npt.NDArray[np.complex128]) -> None:
+    k, nd = len(axes), view.ndim
+    v = np.moveaxis(view, axes, list(range(nd - k, nd)))
+    shape = v.shape
+    w = v.reshape((*shape[:-k], 1 << k))
+    v[...] = (w @ m.T).reshape(shape)
+
+
 def apply(
     t: State,
     n: int,
@@ -64,20 +76,36 @@ def apply(
 ) -> None:
     """Apply ``m`` (any 2^k×2^k matrix, need not be unitary) in place.
 
+    The tensor is worked on in pieces of at most ``PIECE`` entries (fixing its outermost
+    non-target axes), so the temporaries are two pieces, not two copies of the tensor; every
+    element goes through the same arithmetic as on the whole tensor (the same small matrix
+    products), so the result is the same to the bit.
+
     Note: mutates ``t``.
     """
     k = len(targets)
     if k == 0:
         return
     view, axis = _restrict(t, n, controls)
-    if k == 1:
-        _apply_1q(view, axis(targets[0]), m)
-        return
-    nd = view.ndim
-    v = np.moveaxis(view, [axis(q) for q in targets], list(range(nd - k, nd)))
-    shape = v.shape
-    w = v.reshape((*shape[:-k], 1 << k))
-    v[...] = (w @ m.T).reshape(shape)
+    axes = [axis(q) for q in targets]
+    lead: list[int] = []
+    size = view.size
+    for a in range(view.ndim):
+        if size <= PIECE:
+            break
+        if a not in axes:
+            lead.append(a)
+            size //= 2
+    inner = [a - sum(1 for x in lead if x < a) for a in axes]
+    for bits in itertools.product((0, 1), repeat=len(lead)):
+        index: list[int | slice] = [slice(None)] * view.ndim
+        for a, b in zip(lead, bits, strict=True):
+            index[a] = b
+        piece = view[tuple(index)]
+        if k == 1:
+            _apply_1q(piece, inner[0], m)
+        else:
+            _apply_kq(piece, inner, m)
 
 
 @functools.lru_cache(maxsize=4096)

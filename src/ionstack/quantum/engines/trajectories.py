@@ -250,6 +250,30 @@ class Program:
         return min((self.owner[loc] for loc, _ in pattern), default=len(self.blocks))
 
 
+def starts(program: Program, patterns: Sequence[Pattern], max_checkpoints: int) -> list[int]:
+    """Per pattern, the block it starts from: the last checkpoint before its first error."""
+    nblocks = len(program.blocks)
+    stride = max(1, -(-nblocks // max(1, max_checkpoints)))
+    return [min(program.first_block(p), nblocks) // stride * stride for p in patterns]
+
+
+def peak_states(program: Program, patterns: Sequence[Pattern], max_checkpoints: int) -> int:
+    """The most states :func:`evaluate` holds at once (checkpoints and the working state)."""
+    first = starts(program, patterns, max_checkpoints)
+    last_use = {pos: i for i, pos in enumerate(first)}
+    # a pattern starting at or after the last real block has no gate left: it samples its
+    # checkpoint itself
+    end = max((i + 1 for i, b in enumerate(program.blocks) if b.prefix), default=0)
+    held = sum(1 for pos in last_use if pos > 0)
+    most = held
+    for i, pos in enumerate(first):
+        work = 0 if pos > 0 and pos >= end else 1
+        most = max(most, held + work)
+        if last_use[pos] == i and pos > 0:
+            held -= 1
+    return most
+
+
 def evaluate(
     program: Program,
     patterns: Sequence[Pattern],
@@ -263,27 +287,36 @@ def evaluate(
     """Simulate each distinct pattern once and sample its shots; returns per-shot outcomes.
 
     Patterns are evaluated in index order (deterministic), each from the last stored ideal
-    checkpoint before its first error. ``check`` runs between patterns.
+    checkpoint before its first error. ``check`` runs between patterns. Memory: the
+    checkpoints and one working state (:func:`peak_states`); a checkpoint is dropped after
+    the last pattern that starts from it, and a pattern with no gate left to apply samples
+    its checkpoint itself.
     """
-    n, nblocks = program.n, len(program.blocks)
-    firsts = [program.first_block(p) for p in patterns]
-    stride = max(1, -(-nblocks // max(1, max_checkpoints)))
-    starts = sorted({min(f, nblocks) // stride * stride for f in firsts})
+    n = program.n
+    first = starts(program, patterns, max_checkpoints)
+    last_use = {pos: i for i, pos in enumerate(first)}
     states: dict[int, State | None] = {0: None}
     prev, state = 0, None
-    for pos in starts:
+    for pos in sorted(set(first)):
         if pos > prev:
             state = apply(n, program.ops(prev, (), pos), state)
             prev = pos
             check()
         states[pos] = state
+    state = None
     shots_of = np.argsort(group, kind="stable")
     bounds = np.searchsorted(group[shots_of], np.arange(len(patterns) + 1))
     out = np.empty(group.shape[0], dtype=np.int64)
     for i, pattern in enumerate(patterns):
-        start = min(firsts[i], nblocks) // stride * stride
-        psi = apply(n, program.ops(start, pattern), states[start])
+        start = first[i]
+        ops = program.ops(start, pattern)
+        initial = states[start]
+        if last_use[start] == i and start > 0:
+            del states[start]
+        psi = initial if not ops and initial is not None else apply(n, ops, initial)
+        initial = None
         members = shots_of[bounds[i] : bounds[i + 1]]
         out[members] = sample(psi, members.size)
+        del psi
         check()
     return out

@@ -208,9 +208,9 @@ SHOT_BYTES = 60
 #: Per distinct outcome of a sampled answer (all shots distinct assumed: an upper bound): the
 #: histogram and frequency dictionaries.
 OUTCOME_BYTES = 150
-#: Per amplitude of a selection task running, when (nearly) all pass: the float32 screen and
-#: the widened candidates.
-SELECT_ENTRY_BYTES = 50
+#: Per amplitude of a selection task running, when (nearly) all pass: its float64
+#: probabilities, the indices that pass and their values.
+SELECT_ENTRY_BYTES = 32
 
 
 def _sampling_bytes(size: float, shots: int, threads: int) -> float:

@@ -350,3 +350,207 @@ def test_a_run_that_lost_its_lease_cannot_write(sessions: sessionmaker[Session])
             select(func.count()).select_from(JobResult).where(JobResult.job_id == job_id)
         )
     assert results == 1
+
+
+# --- every transition of the queue, row by row (instants injected; scripts/mutation) ---------
+
+BELL_2Q = QUICK_JOB["input"]["circuit"]
+
+
+def _submit_in_process(sessions: sessionmaker[Session], body: dict[str, Any]) -> str:
+    with transaction(sessions, write=True) as db:
+        if accounts.bootstrap(db, key="k-owner") is None:
+            pass  # already made by an earlier submission of this test
+        caller = accounts.authenticate(db, "apiKey k-owner")
+        return submit_job(
+            db, body, caller=caller, catalog=Catalog(), settings=Settings(), now=T0
+        ).id
+
+
+def _job_row(sessions: sessionmaker[Session], job_id: str) -> Job:
+    with transaction(sessions) as db:
+        job = db.get(Job, job_id)
+        assert job is not None
+        db.expunge(job)
+        return job
+
+
+def test_claim_hands_out_the_job_as_submitted_and_leases_it(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A claim carries what the worker needs, starts the job with its lease, and skips parents
+    and deleted jobs; completing, failing and releasing write exactly their own row."""
+    noisy = {
+        **QUICK_JOB,
+        "name": "noisy",
+        "noise": {"model": "aria-1", "seed": 7},
+        "settings": {"error_mitigation": {"debiasing": False}},
+    }
+    first = _submit_in_process(sessions, noisy)
+    multi = _submit_in_process(
+        sessions,
+        {
+            **QUICK_JOB,
+            "type": "ionq.multi-circuit.v1",
+            "input": {"gateset": "qis", "qubits": 2, "circuits": [{"circuit": BELL_2Q}] * 2},
+        },
+    )
+    deleted = _submit_in_process(sessions, QUICK_JOB)
+    with transaction(sessions, write=True) as db:
+        gone = db.get(Job, deleted)
+        assert gone is not None
+        gone.deleted_at = T0
+        submitted = _job_row(sessions, first)
+
+    held = queue.claim(sessions, worker_id="w1", lease_seconds=30, now=T0)
+    assert held is not None and held.job_id == first  # submission order, parents skipped
+    assert held == queue.Claim(
+        job_id=first,
+        worker_id="w1",
+        attempt=1,
+        parent_id=None,
+        circuit_index=None,
+        backend="simulator",
+        input=submitted.input,
+        shots=10,
+        noise={"model": "aria-1", "seed": 7},
+        settings=submitted.settings,
+        stats=submitted.stats,
+        type="ionq.circuit.v1",
+        project_id=submitted.project_id,
+        submitted_at=submitted.submitted_at,
+    )
+    assert held.settings and held.stats  # non-empty, so a lost copy shows
+    row = _job_row(sessions, first)
+    assert (row.status, row.worker_id, row.attempts) == ("started", "w1", 1)
+    assert row.started_at == T0 and row.lease_until == T0 + timedelta(seconds=30)
+
+    child = queue.claim(sessions, worker_id="w1", lease_seconds=30, now=T0)
+    # (the children of one job share its millisecond: either may come first)
+    assert child is not None and child.parent_id == multi and child.circuit_index in (0, 1)
+    assert child.attempt == 1 and child.type == "ionq.circuit.v1"
+    assert _job_row(sessions, multi).status == "started"  # the parent follows its first child
+
+    # the two claims share worker and attempt: only the job id tells them apart
+    later = T0 + timedelta(seconds=10)
+    assert queue.heartbeat(sessions, held, lease_seconds=30, now=later)
+    assert _job_row(sessions, first).lease_until == later + timedelta(seconds=30)
+    assert _job_row(sessions, child.job_id).lease_until == T0 + timedelta(seconds=30)
+    outcome = dataclasses.replace(
+        _outcome(held),
+        shots=["0", "3"],
+        variants=[{"kind": "v"}],
+        output={"o": 1},
+        stats={**held.stats, "s": 2},
+        execution_duration_ms=42,
+    )
+    assert queue.complete(sessions, held, outcome, now=later)
+    row = _job_row(sessions, first)
+    assert (row.status, row.completed_at, row.lease_until) == ("completed", later, None)
+    assert (row.output, row.stats, row.execution_duration_ms) == ({"o": 1}, outcome.stats, 42)
+    assert row.has_results and row.sampled
+    with transaction(sessions) as db:
+        stored = db.scalars(select(JobResult).where(JobResult.job_id == first)).one()
+        assert (stored.probabilities, stored.histogram) == ({"0": 0.5, "3": 0.5}, {"0": 5, "3": 5})
+        assert (stored.shots, stored.variants) == (["0", "3"], [{"kind": "v"}])
+    assert _job_row(sessions, child.job_id).status == "started"  # not the other claim's row
+
+    assert queue.release(sessions, child)
+    row = _job_row(sessions, child.job_id)
+    assert (row.status, row.worker_id, row.lease_until, row.attempts) == ("ready", None, None, 0)
+    again = queue.claim(sessions, worker_id="w2", lease_seconds=30, now=later)
+    assert again is not None and again.job_id == child.job_id and again.attempt == 1
+    # same job, same attempt number, another worker: the released claim is stale
+    assert not queue.fail(sessions, child, {"code": "SimulationError", "message": "x"}, now=later)
+    failure = {"code": "SimulationError", "message": "boom"}
+    assert queue.fail(sessions, again, failure, now=later)
+    row = _job_row(sessions, child.job_id)
+    assert (row.status, row.failure, row.completed_at) == ("failed", failure, later)
+    assert (row.lease_until, row.execution_duration_ms) == (None, 0)
+    assert _job_row(sessions, multi).status == "started"  # its other child is still queued
+
+    last = queue.claim(sessions, worker_id="w3", lease_seconds=30, now=later)
+    assert last is not None and last.parent_id == multi
+    assert last.circuit_index == 1 - (child.circuit_index or 0)
+    assert queue.complete(sessions, last, _outcome(last), now=later)
+    parent = _job_row(sessions, multi)  # its last child's end decides it
+    assert (parent.status, parent.failure, parent.completed_at) == ("failed", failure, later)
+    assert queue.claim(sessions, worker_id="w3", lease_seconds=30, now=later) is None  # deleted
+    # a function job is handed out as one: the worker runs it by its type
+    ansatz = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nh q[0];'
+    function = {
+        "type": "quantum-function",
+        "backend": "simulator",
+        "shots": 10,
+        "input": {
+            "data": {
+                "type": "hamiltonian-energy",
+                "data": {
+                    "hamiltonian": [{"pauli_string": "Z", "coefficient": 1.0}],
+                    "ansatz": {"format": "qasm", "data": ansatz},
+                },
+            },
+            "params": [],
+        },
+    }
+    function_id = _submit_in_process(sessions, function)
+    run = queue.claim(sessions, worker_id="w3", lease_seconds=30, now=later)
+    assert run is not None and run.job_id == function_id and run.type == "quantum-function"
+
+
+def test_requeue_expired_requeues_then_fails_at_max_attempts(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Only leases that ended strictly before now expire; below ``max_attempts`` the job goes
+    back to ``ready``, at it the job (and its parent) fails with ``InternalError``."""
+    single = _submit_in_process(sessions, QUICK_JOB)
+    multi_body = {
+        **QUICK_JOB,
+        "type": "ionq.multi-circuit.v1",
+        "input": {"gateset": "qis", "qubits": 2, "circuits": [{"circuit": BELL_2Q}]},
+    }
+    multi = _submit_in_process(sessions, multi_body)
+    assert queue.requeue_expired(sessions, now=T0, max_attempts=2) == (0, [])
+    # the single job runs once and its worker vanishes
+    one = queue.claim(sessions, worker_id="w", lease_seconds=30, now=T0)
+    assert one is not None and one.job_id == single
+    end = T0 + timedelta(seconds=30)
+    assert queue.requeue_expired(sessions, now=end, max_attempts=2) == (0, [])  # not yet
+    assert queue.requeue_expired(sessions, now=end + timedelta(seconds=1), max_attempts=2) == (
+        1,
+        [],
+    )
+    row = _job_row(sessions, single)
+    assert (row.status, row.worker_id, row.lease_until, row.attempts) == ("ready", None, None, 1)
+    # now both run: the single job a second time (its last), the first child a first time
+    t1 = T0 + timedelta(seconds=60)
+    last = queue.claim(sessions, worker_id="w", lease_seconds=30, now=t1)
+    child = queue.claim(sessions, worker_id="w", lease_seconds=30, now=t1)
+    assert last is not None and last.job_id == single and last.attempt == 2
+    assert child is not None and child.parent_id == multi and child.attempt == 1
+    t2 = t1 + timedelta(seconds=31)
+    # at max_attempts the single job fails; the child, on its first run, goes back
+    assert queue.requeue_expired(sessions, now=t2, max_attempts=2) == (1, [single])
+    assert _job_row(sessions, child.job_id).status == "ready"
+    retry = queue.claim(sessions, worker_id="w", lease_seconds=30, now=t2)
+    assert retry is not None and retry.job_id == child.job_id and retry.attempt == 2
+    t3 = t2 + timedelta(seconds=31)
+    assert queue.requeue_expired(sessions, now=t3, max_attempts=2) == (0, [child.job_id, multi])
+    for job_id, when in ((single, t2), (child.job_id, t3)):
+        row = _job_row(sessions, job_id)
+        assert (row.status, row.completed_at, row.lease_until) == ("failed", when, None), job_id
+        assert row.attempts == 2
+        assert row.failure == {
+            "code": "InternalError",
+            "message": "The job's worker stopped 2 times while running it.",
+        }
+    parent = _job_row(sessions, multi)  # its only child failed
+    assert (parent.status, parent.completed_at) == ("failed", t3)
+    # a child's own failure (not its lease) ends its parent the same way
+    other = _submit_in_process(sessions, multi_body)
+    run = queue.claim(sessions, worker_id="w", lease_seconds=30, now=t3)
+    assert run is not None and run.parent_id == other
+    failure = {"code": "SimulationError", "message": "boom"}
+    assert queue.fail(sessions, run, failure, now=t3)
+    parent = _job_row(sessions, other)
+    assert (parent.status, parent.failure, parent.completed_at) == ("failed", failure, t3)

@@ -173,6 +173,11 @@ def test_job_count_limit(sessions: sessionmaker[Session], world: World) -> None:
     with pytest.raises(BadRequest) as late:
         _submit(sessions, world.owner, session_id=made["id"], now=T0 + timedelta(minutes=31))
     assert late.value.keys == ["session_id"] and "job_count_limit of 3" in late.value.message
+    # the smallest limit is one job
+    one = _create(
+        sessions, world.owner, {"backend": "simulator", "settings": {"job_count_limit": 1}}
+    )
+    assert one["settings"] == {"job_count_limit": 1}
 
 
 def test_duration_limit_ends_the_session_and_cancels_queued_jobs(
@@ -216,6 +221,14 @@ def test_duration_limit_is_evaluated_on_read(sessions: sessionmaker[Session], wo
     with transaction(sessions, write=True) as db:
         listed = service.listing(db, world.owner, active=True, now=T0 + timedelta(minutes=11))
     assert listed == []
+    # a listing ends what it lists: a session nobody read since its limit passed
+    unread = _create(
+        sessions, world.owner, {"backend": "simulator", "settings": {"duration_limit_min": 1}}
+    )
+    with transaction(sessions, write=True) as db:
+        rows = service.listing(db, world.owner, active=None, now=T0 + timedelta(minutes=11))
+        ended = {row.id: service.wire(row) for row in rows}[unread["id"]]
+    assert ended["status"] == "ended" and ended["ended_at"] == "2026-03-02T09:01:00.000Z"
 
 
 def test_cost_limit(sessions: sessionmaker[Session], world: World) -> None:
@@ -243,6 +256,21 @@ def test_cost_limit(sessions: sessionmaker[Session], world: World) -> None:
     ended = _get(sessions, world.owner, made["id"], now=T0 + timedelta(minutes=5))
     assert ended["status"] == "ended" and ended["ender_id"] is None
     assert ended["ended_at"] == "2026-03-02T09:02:00.000Z"
+    # a limit $0.50 short of two jobs refuses the second; no limit refuses none
+    short = _create(
+        sessions,
+        world.owner,
+        {
+            "backend": "qpu.aria-1",
+            "settings": {"cost_limit": {"unit": "usd", "value": limit - 0.5}},
+        },
+    )
+    _submit(sessions, world.owner, backend="qpu.aria-1", session_id=short["id"])
+    with pytest.raises(BadRequest):
+        _submit(sessions, world.owner, backend="qpu.aria-1", session_id=short["id"])
+    free = _create(sessions, world.owner, {"backend": "qpu.aria-1"})
+    paid = _submit(sessions, world.owner, backend="qpu.aria-1", session_id=free["id"])
+    assert _job(sessions, paid).status == "ready"
 
 
 def test_session_jobs_go_first(sessions: sessionmaker[Session], world: World) -> None:
@@ -323,6 +351,13 @@ def test_joining_rules(sessions: sessionmaker[Session], world: World) -> None:
             "settings.duration_limit_min",
         ),
         ({"backend": "simulator", "settings": {"cost_limit": 5}}, "settings.cost_limit"),
+        (
+            {
+                "backend": "simulator",
+                "settings": {"cost_limit": {"unit": "usd", "value": 5, "x": 1}},
+            },
+            "settings.cost_limit.x",
+        ),
         (
             {"backend": "simulator", "settings": {"cost_limit": {"value": 5}}},
             "settings.cost_limit.unit",
@@ -444,7 +479,69 @@ def test_project_budget_reserve_charge_release(
     # lifting the cap
     with transaction(sessions, write=True) as db:
         billing.set_project_budget(db, world.owner.project_id, None, now=T0)
+        assert billing.project_balance(db, world.owner.project_id).limit is None
     assert _job(sessions, _submit(sessions, world.owner, backend="qpu.aria-1")).status == "ready"
+
+
+def test_a_budget_holds_to_the_cent(sessions: sessionmaker[Session], world: World) -> None:
+    """A job that exactly fits is accepted, one a cent over is refused, whatever its size;
+    a free job runs even where the budget is spent or zero."""
+    with transaction(sessions, write=True) as db:
+        billing.set_project_budget(db, world.owner.project_id, ARIA_MINIMUM, now=T0)
+    assert _job(sessions, _submit(sessions, world.owner, backend="qpu.aria-1")).status == "ready"
+    with transaction(sessions, write=True) as db:
+        billing.set_project_budget(db, world.other_project.project_id, ARIA_MINIMUM - 0.01, now=T0)
+    refused = _job(sessions, _submit(sessions, world.other_project, backend="qpu.aria-1"))
+    assert refused.status == "failed" and refused.failure == {
+        "code": "QuotaExhaustedError",
+        "message": f"Inadequate credit balance: the job's estimated cost ${ARIA_MINIMUM:,.2f} "
+        f"exceeds the project budget remaining (${ARIA_MINIMUM - 0.01:,.2f}).",
+    }
+    # a $0.10 job (a card of $0.001 per two-qubit gate) against $0.05
+    with transaction(sessions, write=True) as db:
+        billing.set_rates(db, CATALOG, "simulator", now=T0, cost_2q_gate=0.001)
+        billing.set_project_budget(db, world.owner.project_id, 0.05, now=T0)
+    assert _job(sessions, _submit(sessions, world.owner)).status == "failed"
+    with transaction(sessions, write=True) as db:
+        billing.reset_rates(db, CATALOG, "simulator")
+        # below what it already holds, then zero: free jobs still run
+        billing.set_project_budget(db, world.owner.project_id, 0.0, now=T0)
+        assert billing.project_balance(db, world.owner.project_id).limit == 0.0
+    assert _job(sessions, _submit(sessions, world.owner)).status == "ready"
+
+
+def test_multi_circuit_children_are_priced_by_share_and_charged_once(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    """The parent carries the job's price (and its reservation); each child shows its share
+    of the gate cost, without a minimum, and is never charged on top."""
+    with transaction(sessions, write=True) as db:
+        billing.set_project_budget(db, world.owner.project_id, 20.0, now=T0)
+    circuits = {"gateset": "qis", "qubits": 2, "circuits": [{"circuit": BELL}] * 2}
+    parent = _submit(
+        sessions, world.owner, backend="qpu.aria-1", type="ionq.multi-circuit.v1", input=circuits
+    )
+    assert _job(sessions, parent).estimated_cost == pytest.approx(ARIA_MINIMUM)
+    with transaction(sessions) as db:
+        children = db.scalars(select(Job).where(Job.parent_id == parent)).all()
+        assert billing.project_balance(db, world.owner.project_id).reserved == pytest.approx(
+            ARIA_MINIMUM
+        )
+    assert len(children) == 2
+    for child in children:
+        n1q, n2q = child.stats["gate_counts"]["1q"], child.stats["gate_counts"]["2q"]
+        assert n1q > 0 and n2q > 0
+        assert child.estimated_cost == round(100 * (n1q * 0.00022 + n2q * 0.000975), 6)
+    while _run_next(sessions, now=T0 + timedelta(minutes=1)) is not None:
+        pass
+    done, kids = _job(sessions, parent), [_job(sessions, child.id) for child in children]
+    assert (done.status, done.has_results, done.execution_duration_ms) == ("completed", True, 2)
+    assert done.started_at == done.completed_at == T0 + timedelta(minutes=1)
+    billed = [kid.stats["billed_quantum_compute_time_us"] for kid in kids]
+    assert done.stats["billed_quantum_compute_time_us"] == sum(billed) > 0
+    with transaction(sessions) as db:
+        balance = billing.project_balance(db, world.owner.project_id)
+    assert balance.charged == pytest.approx(ARIA_MINIMUM) and balance.reserved == 0.0
 
 
 def test_organization_credit_spans_projects(sessions: sessionmaker[Session], world: World) -> None:
@@ -454,6 +551,7 @@ def test_organization_credit_spans_projects(sessions: sessionmaker[Session], wor
     failed = _job(sessions, _submit(sessions, world.other_project, backend="qpu.aria-1"))
     assert failed.failure is not None and failed.failure["code"] == "QuotaExhaustedError"
     with transaction(sessions, write=True) as db:
+        billing.add_organization_credit(db, world.owner.organization_id, 0.0, now=T0)
         billing.add_organization_credit(db, world.owner.organization_id, 20.0, now=T0)
         balance = billing.organization_balance(db, world.owner.organization_id)
     assert balance.remaining == pytest.approx(33.0 - ARIA_MINIMUM)
@@ -463,6 +561,19 @@ def test_organization_credit_spans_projects(sessions: sessionmaker[Session], wor
     )
     # another organization is unaffected
     assert _job(sessions, _submit(sessions, world.foreign, backend="qpu.aria-1")).status == "ready"
+    with transaction(sessions, write=True) as db:
+        # a balance is what is left over what the organization already holds
+        billing.set_organization_credit(db, world.owner.organization_id, 5.0, now=T0)
+        assert billing.organization_balance(db, world.owner.organization_id).remaining == (
+            pytest.approx(5.0)
+        )
+    # `unlimited` lifts the organization's limit
+    with transaction(sessions, write=True) as db:
+        billing.set_organization_credit(db, world.owner.organization_id, None, now=T0)
+        assert billing.organization_balance(db, world.owner.organization_id).limit is None
+        with pytest.raises(BadRequest) as bad:  # no credit to add to
+            billing.add_organization_credit(db, world.owner.organization_id, 5.0, now=T0)
+        assert bad.value.keys == ["amount"]
 
 
 def test_dry_run_reserves_and_charges_nothing(
@@ -493,6 +604,39 @@ def test_operator_rate_card_prices_new_jobs(sessions: sessionmaker[Session], wor
             billing.set_rates(db, CATALOG, "simulator", now=T0, cost_1q_gate=-1)
         with pytest.raises(NotFound):
             billing.set_rates(db, CATALOG, "qpu.nowhere", now=T0, cost_1q_gate=1)
+    with transaction(sessions) as db:
+        builtin = billing.rates_for(db, "qpu.forte-1")
+    assert (builtin.backend, builtin.unit, builtin.unit_cost, builtin.custom) == (
+        "qpu.forte-1",
+        "gates",
+        0.0,
+        False,
+    )
+    # every field is stored and read back; a bad value or unit is a 400 naming its key
+    with transaction(sessions, write=True) as db:
+        fields = {"cost_1q_gate": 0.002, "cost_2q_gate": 0.003, "job_cost_minimum": 3.0}
+        fields |= {"job_cost_minimum_em": 4.0, "unit_cost": 0.5}
+        card = billing.set_rates(db, CATALOG, "qpu.aria-1", now=T0, unit="compute_second", **fields)
+    with transaction(sessions) as db:
+        stored = billing.rates_for(db, "qpu.aria-1")
+    assert stored == card and stored.id and stored.id == card.id != builtin.id and stored.custom
+    assert (stored.backend, stored.unit) == ("qpu.aria-1", "compute_second")
+    assert {k: getattr(stored, k) for k in fields} == fields
+    with transaction(sessions, write=True) as db:
+        cards = {card.backend: card for card in billing.all_rates(db, CATALOG)}
+        assert cards["qpu.aria-1"] == stored and cards["qpu.forte-1"] == builtin
+        # a first custom card starts from the built-in one: fields not given keep its values
+        forte = billing.set_rates(db, CATALOG, "qpu.forte-1", now=T0, cost_1q_gate=0.001)
+        assert (forte.cost_1q_gate, forte.cost_2q_gate) == (0.001, builtin.cost_2q_gate)
+        assert forte.job_cost_minimum == builtin.job_cost_minimum and forte.unit == "gates"
+        assert billing.set_rates(db, CATALOG, "qpu.aria-1", now=T0, unit="gates").unit == "gates"
+        for key in fields:
+            with pytest.raises(BadRequest) as bad:
+                billing.set_rates(db, CATALOG, "qpu.aria-1", now=T0, **{key: -1.0})
+            assert bad.value.keys == [key]
+        with pytest.raises(BadRequest) as bad:
+            billing.set_rates(db, CATALOG, "qpu.aria-1", now=T0, unit="shots")
+        assert bad.value.keys == ["unit"]
 
 
 # --- usage -------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import threading
 import time
 import uuid
 
@@ -14,13 +15,35 @@ KEY_PREFIX = "isk_"
 SHOWN_PREFIX_LEN = 12
 
 
+_uuid7_lock = threading.Lock()
+_uuid7_last_ms = 0
+_uuid7_seq = 0
+
+
 def uuid7() -> str:
-    """A UUIDv7 (RFC 9562): 48-bit millisecond timestamp then random bits, as IonQ job ids."""
-    ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+    """A UUIDv7 (RFC 9562): 48-bit millisecond timestamp, then a 12-bit counter, then random bits,
+    as IonQ job ids.
+
+    Within one process ids are strictly increasing, also within a millisecond (RFC 9562 §6.2
+    method 1: ``rand_a`` is a counter that starts at a random value in its lower half each
+    millisecond; on overflow the timestamp moves on by one). The queue claims jobs in id order,
+    so a multi-circuit job's children and submissions written in one transaction run in the order
+    they were created.
+    """
+    global _uuid7_last_ms, _uuid7_seq
+    with _uuid7_lock:
+        ms = time.time_ns() // 1_000_000
+        if ms > _uuid7_last_ms:
+            _uuid7_last_ms, _uuid7_seq = ms, secrets.randbits(11)
+        else:
+            _uuid7_seq += 1
+            if _uuid7_seq > 0xFFF:
+                _uuid7_last_ms, _uuid7_seq = _uuid7_last_ms + 1, 0
+        ms, seq = _uuid7_last_ms, _uuid7_seq
+    rand = int.from_bytes(os.urandom(8), "big")
     value = (ms & (2**48 - 1)) << 80
     value |= 0x7 << 76
-    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= seq << 64
     value |= 0b10 << 62
     value |= rand & (2**62 - 1)
     return str(uuid.UUID(int=value))

@@ -236,7 +236,9 @@ def requeue_expired(
 ) -> tuple[int, list[str]]:
     """Jobs whose worker vanished: back to ``ready``, or ``failed`` after ``max_attempts``.
 
-    Returns how many were requeued, and the ids of the jobs (and parents) that failed.
+    Returns how many were requeued, and the ids to announce as finished: the jobs that failed
+    and their parents (a parent may still be running other children: announcing it only makes
+    its held polls re-read it).
     """
     with transaction(sessions, write=True) as db:
         expired = db.execute(

@@ -26,15 +26,11 @@ before allocating. The peaks stay near the state: exact probabilities are comput
 and the largest selected in place (:func:`~ionstack.quantum.sampling.probability_dict`),
 sampling streams its cumulative sums, density matrices are updated piece by piece, and
 trajectories free each checkpoint after its last use; glibc's mmap threshold is fixed so freed
-states leave the process (:func:`_tune_allocator`).
+states leave the process (:func:`memory.tune_allocator`).
 """
 
 from __future__ import annotations
 
-import ctypes
-import functools
-import math
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -43,7 +39,7 @@ import numpy as np
 
 from ionstack.errors import JobFailure
 from ionstack.quantum import gates as G
-from ionstack.quantum import sampling
+from ionstack.quantum import memory, sampling
 from ionstack.quantum.circuit import Circuit
 from ionstack.quantum.compile import check_family, compile_native
 from ionstack.quantum.engines import Op, density, qsim, stabilizer, statevector, trajectories
@@ -64,8 +60,6 @@ DENSITY_MAX_QUBITS = 7
 DEFAULT_MAX_OUTCOMES = 1 << 20
 #: Memory for ideal checkpoints in the trajectory method.
 CHECKPOINT_BYTES = 256 << 20
-#: Below this estimate the default memory limit is not even looked up.
-SMALL_BYTES = 256 << 20
 #: Ideal qsim runs longer than this many gates are split so ``check`` runs in between.
 QSIM_SEGMENT_GATES = 4000
 
@@ -98,205 +92,6 @@ class RunResult:
 
 def _noop() -> None:
     return None
-
-
-# --------------------------------------------------------------------------- memory
-
-
-def available_memory() -> int:
-    """Bytes the simulator may use when no limit is configured: ¾ of RAM, and never more
-    than 90 % of what is available now (other processes share the host)."""
-    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return min(total * 3 // 4, int(line.split()[1]) * 1024 * 9 // 10)
-    except OSError:
-        pass
-    return int(total * 0.75)
-
-
-class _Lazy(int):
-    """The default limit, read from /proc/meminfo only when an estimate gets large."""
-
-    def __new__(cls) -> _Lazy:
-        return super().__new__(cls, 1 << 62)
-
-
-@functools.cache
-def _cores() -> int:
-    return os.cpu_count() or 1
-
-
-#: Allocations from this size up are mapped and unmapped on their own (glibc ``mallopt``).
-MMAP_THRESHOLD = 2 << 20
-
-
-@functools.cache
-def _tune_allocator() -> None:
-    """Fix glibc's mmap threshold (once per process, before the first large run).
-
-    By default glibc raises the threshold to the largest block freed so far (up to 32 MiB),
-    after which state-sized blocks come from the heap and, once freed, stay resident and
-    fragment it: a 20-qubit noisy run with 11 states live at most peaked at 16 states
-    (bench/README.md, "Memory"). With a fixed threshold every state, checkpoint and large
-    buffer is its own mapping, returned to the system when freed, so the resident memory is
-    what is live; small temporaries keep reusing the heap.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):  # not glibc: its own policy applies
-        pass
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Footprint:
-    """What a run will take, known before it allocates anything (the memory guard's input).
-
-    Attributes:
-        method: The path :func:`run` takes (``statevector``, ``stabilizer``, ``trajectories``,
-            ``density_matrix``).
-        engine: The library path (as :attr:`RunResult.engine`).
-        state: Bytes of its state: the vector or density matrix (0 for stim).
-        peak: Estimated peak bytes the run adds to its process's resident memory, answer
-            included (bench/memory.py measures it; tests/quantum/test_quantum_memory.py holds
-            the estimate to the measurement).
-        what: The simulation in words, for the failure message.
-    """
-
-    method: str
-    engine: str
-    state: float
-    peak: float
-    what: str
-
-
-def _guard(fp: Footprint, limit: int, n: int) -> None:
-    """Fail cleanly, before allocating, when the estimated peak exceeds the limit."""
-    if isinstance(limit, _Lazy):
-        if fp.peak < SMALL_BYTES:
-            return
-        limit = available_memory()
-    if fp.peak > limit:
-        raise JobFailure(
-            "SimulationError",
-            f"a {n}-qubit {fp.what} needs about {fp.peak / 2**30:.3g} GiB of memory; the "
-            f"limit is {limit / 2**30:.3g} GiB",
-        )
-
-
-# The memory model: bytes a run adds to its process, term by term. The constants are measured
-# (bench/memory.py; figures in bench/README.md, "Memory"); the test holds the sums to the
-# measured peaks (tests/quantum/test_quantum_memory.py).
-
-#: Any run beyond its arrays: small objects, thread stacks, allocator slack.
-BASE_BYTES = 512 << 10
-#: Per gate of an ideal circuit: the engine ops (matrices) and qsim's fused circuit.
-GATE_BYTES = 1024
-#: Per native gate of a noisy trajectory run: the fused program and its prefix matrices.
-TRAJECTORY_GATE_BYTES = 512
-#: Per native gate of a density-matrix run.
-DENSITY_GATE_BYTES = 160
-#: Per gate of an ideal Clifford circuit on stim (ops, tableau pieces, stim's circuit).
-STIM_GATE_BYTES = 512
-#: Per native gate of a noisy Clifford circuit on stim (its stim pieces and noisy circuit).
-STIM_NOISY_GATE_BYTES = 2800
-#: Per shot of a sampled answer: the per-shot arrays and the ``samples`` list.
-SHOT_BYTES = 60
-#: Per distinct outcome of a sampled answer (all shots distinct assumed: an upper bound): the
-#: histogram and frequency dictionaries.
-OUTCOME_BYTES = 150
-#: Per amplitude of a selection task running, when (nearly) all pass: its float64
-#: probabilities, the indices that pass and their values.
-SELECT_ENTRY_BYTES = 32
-
-
-def _sampling_bytes(size: float, shots: int, threads: int) -> float:
-    """Sampling ``shots`` from ``size`` outcomes, answer included."""
-    if size <= sampling.SMALL:
-        temps = 32 * size  # float32 |a|², its float64 copy and cumulative sum
-    else:  # BLOCK-long float64 pieces per thread (sums), then one (cumulative sums)
-        temps = 16 * sampling.BLOCK * threads
-    per_shot = 32  # uniforms, their order, sorted targets, outcomes
-    return temps + shots * (per_shot + SHOT_BYTES) + min(shots, size) * OUTCOME_BYTES
-
-
-def _exact_bytes(size: float, max_outcomes: int | None, threads: int) -> float:
-    """Selecting the (largest) exact probabilities of ``size`` outcomes, answer included.
-
-    The answer is two arrays of 16 bytes an entry (every outcome above the cutoff assumed);
-    a capped selection holds up to ``1 + 1/SLACK`` times the cap, plus the float64 copy its
-    compaction partitions, after a float64 subsample of 2²⁰ entries for its threshold.
-    """
-    task = min(size, sampling.SELECT_CHUNK)
-    ntasks = math.ceil(size / task)
-    # tasks running, and the results waiting for the consumer (two a thread at most)
-    tasks = task * (SELECT_ENTRY_BYTES * min(threads, ntasks) + 16 * (min(2 * threads, ntasks) - 1))
-    limit = size if max_outcomes is None else min(size, max_outcomes)
-    if size <= limit:
-        return 16 * size + tasks
-    held = limit * (1 + 1 / sampling.SLACK)
-    probe = 16 * min(size, 1 << 20)
-    return max(probe, (16 + 8) * held + tasks)
-
-
-def _sv_footprint(
-    n: int, ops: int, *, shots: int | None, max_outcomes: int | None, threads: int
-) -> Footprint:
-    """The qsim path (complex64): one state, two while a long circuit runs in segments."""
-    size = 2.0**n
-    state = 8 * size
-    states = 2 if ops > QSIM_SEGMENT_GATES else 1
-    extra = (
-        _exact_bytes(size, max_outcomes, threads)
-        if shots is None
-        else _sampling_bytes(size, shots, threads)
-    )
-    peak = BASE_BYTES + ops * GATE_BYTES + states * state + extra
-    return Footprint(
-        method="statevector", engine="qsim-complex64", state=state, peak=peak, what="state vector"
-    )
-
-
-def _small_footprint(n: int, *, shots: int | None, max_outcomes: int | None) -> Footprint:
-    """The numpy path of narrow ideal circuits (complex128; no guard needed below 11 qubits)."""
-    size = 2.0**n
-    if shots is None:
-        extra = _exact_bytes(size, max_outcomes, 1)
-    else:
-        extra = _sampling_bytes(size, shots, 1)
-    return Footprint(
-        method="statevector",
-        engine="numpy-complex128",
-        state=16 * size,
-        peak=BASE_BYTES + 3 * 16 * size + extra,
-        what="state vector",
-    )
-
-
-def _stim_footprint(
-    n: int, *, outcomes: float, shots: int | None, ops: int, noisy: bool
-) -> Footprint:
-    """stim: the tableau is small; the circuit's pieces and the answer take the memory.
-
-    Building the stim circuit (and, noisy, compiling to native gates) peaks before the
-    sampling starts; part of it stays while the answer is built.
-    """
-    build, kept = (STIM_NOISY_GATE_BYTES, 0.4) if noisy else (STIM_GATE_BYTES, 0.6)
-    if shots is None:
-        # the support's elimination (n² int64), then int64 outcomes and float64 values
-        # (Python integers past 62 qubits)
-        answer = 24 * n * n + outcomes * (16 if n <= 62 else 120)
-    else:
-        # a byte per sampled bit, the packed rows, an int64 or a Python integer a shot
-        bits = n + n / 8 + (8 if n <= 62 else 40 + n / 8)
-        answer = shots * (bits + SHOT_BYTES) + shots * OUTCOME_BYTES
-    peak = BASE_BYTES + max(ops * build, ops * build * kept + answer)
-    return Footprint(
-        method="stabilizer", engine="stim", state=0.0, peak=peak, what="stabilizer simulation"
-    )
 
 
 # --------------------------------------------------------------------------- ops
@@ -394,7 +189,7 @@ def _check_shots(shots: int | None) -> None:
 class _Plan:
     """A run prepared up to its first large allocation: its footprint, then the rest."""
 
-    footprint: Footprint
+    footprint: memory.Footprint
     execute: Callable[[], RunResult]
 
 
@@ -409,7 +204,9 @@ def _plan_stabilizer_ideal(
     n = circuit.qubits
     x0, gens = stabilizer.support(n, stim_circuit) if shots is None else (0, [])
     outcomes = 2.0 ** len(gens) if max_outcomes is None else min(2.0 ** len(gens), max_outcomes)
-    fp = _stim_footprint(n, outcomes=outcomes, shots=shots, ops=len(circuit.gates), noisy=False)
+    fp = memory.stim_footprint(
+        n, outcomes=outcomes, shots=shots, ops=len(circuit.gates), noisy=False
+    )
 
     def execute() -> RunResult:
         if shots is None:
@@ -476,8 +273,13 @@ def _plan_ideal(
     max_outcomes: int | None,
 ) -> _Plan:
     n = circuit.qubits
-    sv = _sv_footprint(
-        n, len(circuit.gates), shots=shots, max_outcomes=max_outcomes, threads=threads
+    sv = memory.statevector_footprint(
+        n,
+        len(circuit.gates),
+        shots=shots,
+        max_outcomes=max_outcomes,
+        threads=threads,
+        segmented=len(circuit.gates) > QSIM_SEGMENT_GATES,
     )
     wants_stim = method == "stabilizer" or (
         method is None and (n >= STABILIZER_MIN_QUBITS or sv.peak > limit)
@@ -491,7 +293,7 @@ def _plan_ideal(
         if method == "stabilizer":
             raise ValueError("method 'stabilizer' needs a Clifford circuit")
     if n <= NUMPY_MAX_QUBITS:  # the numpy engine, forced or for very many shots
-        sv = _small_footprint(n, shots=shots, max_outcomes=max_outcomes)
+        sv = memory.small_footprint(n, shots=shots, max_outcomes=max_outcomes)
 
     def execute() -> RunResult:
         ops = _ops(circuit, max_targets=None if n <= NUMPY_MAX_QUBITS else qsim.MAX_TARGETS)
@@ -570,13 +372,13 @@ def _plan_trajectories(
     size = 2.0**n
     # the numpy engine's gathers add two states' temporaries; sampling runs on one thread
     peak = (
-        BASE_BYTES
-        + len(gates) * TRAJECTORY_GATE_BYTES
+        memory.BASE_BYTES
+        + len(gates) * memory.TRAJECTORY_GATE_BYTES
         + (held + (2 if numpy_engine else 0)) * state_bytes
-        + _sampling_bytes(size, shots, 1)
+        + memory.sampling_bytes(size, shots, 1)
         + shots * 8 * 4  # per-shot pattern groups, their order and the outcomes
     )
-    fp = Footprint(
+    fp = memory.Footprint(
         method="trajectories", engine=engine, state=state_bytes, peak=peak, what="noisy simulation"
     )
 
@@ -611,14 +413,14 @@ def _plan_density(
     rho = 16 * 4.0**n
     pieces = 2 * 16 * min(statevector.PIECE, 4.0**n)  # a piece's copy and its product
     peak = (
-        BASE_BYTES
-        + len(gates) * DENSITY_GATE_BYTES
+        memory.BASE_BYTES
+        + len(gates) * memory.DENSITY_GATE_BYTES
         + rho
         + pieces
         + 16 * 2.0**n  # diag(ρ) and its clipped copy
-        + _sampling_bytes(2.0**n, shots, 1)
+        + memory.sampling_bytes(2.0**n, shots, 1)
     )
-    fp = Footprint(
+    fp = memory.Footprint(
         method="density_matrix",
         engine="numpy-complex128",
         state=rho,
@@ -668,7 +470,7 @@ def _plan_noisy(
                 bits = stabilizer.sample(n, noisy, shots, sampling.derive_seed(seed, "stim"))
                 return _from_ints(sampling.bits_to_ints(bits), shots, method="stabilizer", n=n)
 
-            fp = _stim_footprint(n, outcomes=0, shots=shots, ops=len(gates), noisy=True)
+            fp = memory.stim_footprint(n, outcomes=0, shots=shots, ops=len(gates), noisy=True)
             return _Plan(fp, execute)
         if method == "stabilizer":
             raise ValueError("method 'stabilizer' needs a Clifford circuit")
@@ -730,7 +532,7 @@ def footprint(
     memory_limit_bytes: int | None = None,
     method: Method | None = None,
     max_outcomes: int | None = DEFAULT_MAX_OUTCOMES,
-) -> Footprint:
+) -> memory.Footprint:
     """The path :func:`run` takes for these arguments and the memory it will need, estimated
     before anything large is allocated (the figure the guard compares with the limit).
 
@@ -741,10 +543,10 @@ def footprint(
         As :func:`run`, except the ``SimulationError`` of the guard itself.
     """
     _check_shots(shots)
-    threads = threads or _cores()
+    threads = threads or memory.cores()
     if (noise is None or noise.is_ideal) and _is_small(circuit.qubits, shots, method):
-        return _small_footprint(circuit.qubits, shots=shots, max_outcomes=max_outcomes)
-    limit = memory_limit_bytes if memory_limit_bytes is not None else _Lazy()
+        return memory.small_footprint(circuit.qubits, shots=shots, max_outcomes=max_outcomes)
+    limit = memory_limit_bytes if memory_limit_bytes is not None else memory.LazyLimit()
     return _plan(
         circuit,
         shots=shots,
@@ -802,15 +604,15 @@ def run(
     """
     _check_shots(shots)
     check = check or _noop
-    threads = threads or _cores()
-    limit = memory_limit_bytes if memory_limit_bytes is not None else _Lazy()
+    threads = threads or memory.cores()
+    limit = memory_limit_bytes if memory_limit_bytes is not None else memory.LazyLimit()
     check()
     ideal = noise is None or noise.is_ideal
     if ideal and _is_small(circuit.qubits, shots, method):
         if noise is not None:
             check_family(circuit, noise.native_2q)
         return _small_ideal(circuit, shots=shots, seed=seed, max_outcomes=max_outcomes)
-    _tune_allocator()
+    memory.tune_allocator()
     plan = _plan(
         circuit,
         shots=shots,
@@ -822,5 +624,5 @@ def run(
         method=method,
         max_outcomes=max_outcomes,
     )
-    _guard(plan.footprint, limit, circuit.qubits)
+    memory.guard(plan.footprint, limit, circuit.qubits)
     return plan.execute()

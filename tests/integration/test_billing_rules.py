@@ -9,7 +9,6 @@ debiasing (error mitigation) is on. The budget is read with ``ionstack projects 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +17,7 @@ import httpx
 import pytest
 
 from support.admin import Project, new_project
-from support.server import Server, submit, wait_for_job
+from support.server import Server, post_at_once, submit, wait_for_job
 
 SERVER_WORKERS = 1
 
@@ -193,24 +192,6 @@ def test_concurrent_submissions_never_overspend_a_budget(server: Server, project
 
 def _at_once(client: httpx.Client, body: dict[str, Any], *, n: int) -> list[str]:
     """POST the job from ``n`` threads released together; the ids of the 201s."""
-    gate = threading.Barrier(n)
-    answers: list[httpx.Response] = []
-    lock = threading.Lock()
-
-    def post() -> None:
-        with httpx.Client(
-            base_url=str(client.base_url), headers=dict(client.headers), timeout=60
-        ) as own:
-            gate.wait()
-            response = own.post("/jobs", json=body)
-        with lock:
-            answers.append(response)
-
-    threads = [threading.Thread(target=post) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(answers) == n
+    answers = post_at_once(client, body, n=n)
     assert all(a.status_code == 201 for a in answers), [a.text for a in answers]
     return [str(a.json()["id"]) for a in answers]

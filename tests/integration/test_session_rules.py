@@ -12,7 +12,6 @@ Emulated QPU jobs take their predicted duration, so a job is running while other
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +23,7 @@ from sqlalchemy import update
 from ionstack.store.database import make_engine, make_sessionmaker, transaction
 from ionstack.store.tables import JobSession
 from support.admin import Project, admin, new_project
-from support.server import Server, submit, wait_for_job, wait_for_status
+from support.server import Server, post_at_once, submit, wait_for_job, wait_for_status
 
 SERVER_WORKERS = 1
 SERVER_ENV = {
@@ -57,30 +56,6 @@ def _open(client: httpx.Client, backend: str, **limits: Any) -> dict[str, Any]:
     return session
 
 
-def _at_once(client: httpx.Client, body: dict[str, Any], *, n: int) -> list[httpx.Response]:
-    """POST the job from ``n`` threads released together."""
-    gate = threading.Barrier(n)
-    answers: list[httpx.Response] = []
-    lock = threading.Lock()
-
-    def post() -> None:
-        with httpx.Client(
-            base_url=str(client.base_url), headers=dict(client.headers), timeout=60
-        ) as own:
-            gate.wait()
-            response = own.post("/jobs", json=body)
-        with lock:
-            answers.append(response)
-
-    threads = [threading.Thread(target=post) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(answers) == n
-    return answers
-
-
 def _split(answers: list[httpx.Response]) -> tuple[list[str], list[httpx.Response]]:
     accepted = [str(a.json()["id"]) for a in answers if a.status_code == 201]
     refused = [a for a in answers if a.status_code != 201]
@@ -93,7 +68,7 @@ def _split(answers: list[httpx.Response]) -> tuple[list[str], list[httpx.Respons
 def test_concurrent_submissions_never_exceed_a_session_cost_limit(client: httpx.Client) -> None:
     limit = 3 * ARIA_MINIMUM + 1  # room for three $12.4166 jobs
     session = _open(client, "qpu.aria-1", cost_limit={"unit": "usd", "value": limit})
-    answers = _at_once(client, _job("qpu.aria-1", session_id=session["id"]), n=12)
+    answers = post_at_once(client, _job("qpu.aria-1", session_id=session["id"]), n=12)
     accepted, refused = _split(answers)
     assert len(accepted) == 3, [a.text for a in answers]
     assert all("cost_limit" in a.json()["message"] for a in refused)
@@ -109,7 +84,7 @@ def test_concurrent_submissions_never_exceed_a_session_job_count_limit(
     client: httpx.Client,
 ) -> None:
     session = _open(client, "simulator", job_count_limit=3)
-    answers = _at_once(client, _job("simulator", session_id=session["id"]), n=12)
+    answers = post_at_once(client, _job("simulator", session_id=session["id"]), n=12)
     accepted, refused = _split(answers)
     assert len(accepted) == 3, [a.text for a in answers]
     assert all("job_count_limit" in a.json()["message"] for a in refused)

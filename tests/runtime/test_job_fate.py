@@ -40,7 +40,7 @@ from ionstack.service.jobs import submit as submit_job
 from ionstack.settings import Settings
 from ionstack.store.database import make_engine, make_sessionmaker, transaction
 from ionstack.store.tables import Job, JobResult
-from support.server import Server, submit, wait_for_job
+from support.server import LONG_QPU_JOB, Server, submit, wait_for_job
 
 SERVER_WORKERS = 0  # every worker here is a standalone process the test controls
 SERVER_ENV = {
@@ -50,18 +50,7 @@ SERVER_ENV = {
     "IONSTACK_LEASE_SECONDS": "1.5",
 }
 
-# Bell on forte-1: (20 + 135 + 600 + 300) µs per shot → 4000 shots ≈ 4.2 s of emulated QPU time
-LONG_JOB: dict[str, Any] = {
-    "type": "ionq.circuit.v1",
-    "backend": "qpu.forte-1",
-    "shots": 4000,
-    "settings": {"error_mitigation": {"debiasing": False}},
-    "input": {
-        "gateset": "qis",
-        "qubits": 2,
-        "circuit": [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}],
-    },
-}
+LONG_JOB = LONG_QPU_JOB
 QUICK_JOB: dict[str, Any] = {**LONG_JOB, "backend": "simulator", "shots": 10}
 FINAL_EVENTS = ("job_completed", "job_failed", "job_abandoned", "job_result_discarded")
 

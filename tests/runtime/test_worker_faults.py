@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +17,7 @@ from sqlalchemy import func, select
 
 from ionstack.store.database import make_engine, make_sessionmaker, transaction
 from ionstack.store.tables import Job, JobResult
-from support.server import Server, start_worker, submit, wait_for_job, wait_for_status
+from support.server import LONG_QPU_JOB, Server, start_worker, submit, wait_for_job, wait_for_status
 
 SERVER_WORKERS = 0
 SERVER_ENV = {
@@ -28,18 +27,7 @@ SERVER_ENV = {
     "IONSTACK_LEASE_SECONDS": "1.5",
 }
 
-# Bell on forte-1: (20 + 135 + 600 + 300) µs per shot → 4000 shots ≈ 4.2 s of emulated QPU time
-LONG_JOB: dict[str, Any] = {
-    "type": "ionq.circuit.v1",
-    "backend": "qpu.forte-1",
-    "shots": 4000,
-    "settings": {"error_mitigation": {"debiasing": False}},
-    "input": {
-        "gateset": "qis",
-        "qubits": 2,
-        "circuit": [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}],
-    },
-}
+LONG_JOB = LONG_QPU_JOB
 
 
 @pytest.fixture

@@ -7,9 +7,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -176,3 +178,43 @@ def wait_for_status(
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} never reached {statuses}: {job}")
         time.sleep(0.05)
+
+
+#: Bell on forte-1: (20 + 135 + 600 + 300) µs per shot → 4000 shots ≈ 4.2 s of emulated QPU
+#: time (with IONSTACK_EMULATE_QPU_DURATION): long enough to kill, pause or cancel mid-run
+LONG_QPU_JOB: dict[str, Any] = {
+    "type": "ionq.circuit.v1",
+    "backend": "qpu.forte-1",
+    "shots": 4000,
+    "settings": {"error_mitigation": {"debiasing": False}},
+    "input": {
+        "gateset": "qis",
+        "qubits": 2,
+        "circuit": [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}],
+    },
+}
+
+
+def post_at_once(client: httpx.Client, body: dict[str, Any], *, n: int) -> list[httpx.Response]:
+    """POST the job from ``n`` threads (own connections, ``client``'s URL and headers) released
+    together; every answer."""
+    gate = threading.Barrier(n)
+    answers: list[httpx.Response] = []
+    lock = threading.Lock()
+
+    def post() -> None:
+        with httpx.Client(
+            base_url=str(client.base_url), headers=dict(client.headers), timeout=60
+        ) as own:
+            gate.wait()
+            response = own.post("/jobs", json=body)
+        with lock:
+            answers.append(response)
+
+    threads = [threading.Thread(target=post) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(answers) == n
+    return answers

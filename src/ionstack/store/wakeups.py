@@ -230,11 +230,6 @@ class Completions:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
-    @property
-    def listening(self) -> bool:
-        """Whether finished-job signals can reach this process (else only the timer works)."""
-        return self._sock is not None or self._task is not None
-
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         if self._engine.dialect.name == "postgresql":
@@ -267,9 +262,7 @@ class Completions:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
-        for events in self._waiters.values():
-            for event in events:
-                event.set()
+        self._release_all()
 
     @contextlib.contextmanager
     def watch(self, job_id: str) -> Iterator[asyncio.Event]:
@@ -284,11 +277,6 @@ class Completions:
                 events.discard(event)
                 if not events:
                     del self._waiters[job_id]
-
-    @property
-    def watched(self) -> int:
-        """How many polls are held now."""
-        return sum(len(e) for e in self._waiters.values())
 
     def _release(self, payload: str) -> None:
         for job_id in payload.split(","):

@@ -10,7 +10,17 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from ionstack import __version__
-from ionstack.api import backends, console, costs, handlers, jobs, metrics, sessions, whoami
+from ionstack.api import (
+    artifacts,
+    backends,
+    console,
+    costs,
+    handlers,
+    jobs,
+    metrics,
+    sessions,
+    whoami,
+)
 from ionstack.api.middleware import BodyLimit, RequestContext, TextGuard
 from ionstack.api.models import Error, Health
 from ionstack.api.ratelimit import RateLimit
@@ -70,6 +80,7 @@ def create_app(settings: Settings, *, state: AppState | None = None) -> FastAPI:
     api.include_router(backends.router)
     api.include_router(costs.router)  # before jobs: /jobs/estimate is not /jobs/{UUID}
     api.include_router(jobs.router)
+    api.include_router(artifacts.router)
     api.include_router(sessions.router)
     app.include_router(api)
     console.install(app)

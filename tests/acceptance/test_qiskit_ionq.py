@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import qiskit_ionq.helpers
-from qiskit import QuantumCircuit
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.providers.jobstatus import JobStatus
 from qiskit.quantum_info import Statevector
 from qiskit_ionq import ErrorMitigation, GPI2Gate, GPIGate, IonQProvider, MSGate, ZZGate
@@ -170,6 +170,97 @@ def test_noisy_ghz_is_seeded_and_shows_errors(provider: IonQProvider) -> None:
     assert abs(p.get("000", 0) - p.get("111", 0)) < 0.15
     memory = results[0].get_memory()  # per-shot outcomes from /results/shots
     assert len(memory) == 2000 and set(memory) <= set(p)
+
+
+# --- dynamic circuits (ionq.qasm3.v1, issue 15) ------------------------------------------------
+
+
+def reuse() -> QuantumCircuit:
+    """Measure q0, reset it, flip it, measure again: c[1] is always 1 (qubit reuse)."""
+    qc = QuantumCircuit(1, 2, name="reuse")
+    qc.h(0)
+    qc.measure(0, 0)
+    qc.reset(0)
+    qc.x(0)
+    qc.measure(0, 1)
+    return qc
+
+
+def feed_forward() -> QuantumCircuit:
+    """c0 = measure(h q0); if c0: x q1; c1 = measure q1 → c1 == c0 every shot (two registers)."""
+    q = QuantumRegister(2, "q")
+    first, second = ClassicalRegister(1, "first"), ClassicalRegister(1, "second")
+    qc = QuantumCircuit(q, first, second, name="feed-forward")
+    qc.h(0)
+    qc.measure(0, first[0])
+    with qc.if_test((first, 1)):
+        qc.x(1)
+    qc.measure(1, second[0])
+    return qc
+
+
+def teleport(theta: float) -> QuantumCircuit:
+    """Teleport ry(theta)|0⟩ from q0 to q2 with feed-forward corrections; measure q2."""
+    q = QuantumRegister(3, "q")
+    m0, m1, out = (
+        ClassicalRegister(1, "m0"),
+        ClassicalRegister(1, "m1"),
+        ClassicalRegister(1, "out"),
+    )
+    qc = QuantumCircuit(q, m0, m1, out, name="teleport")
+    qc.ry(theta, 0)
+    qc.h(1)
+    qc.cx(1, 2)
+    qc.cx(0, 1)
+    qc.h(0)
+    qc.measure(0, m0[0])
+    qc.measure(1, m1[0])
+    with qc.if_test((m1, 1)):
+        qc.x(2)
+    with qc.if_test((m0, 1)):
+        qc.z(2)
+    qc.measure(2, out[0])
+    return qc
+
+
+def test_dynamic_circuits_are_sent_as_qasm3_and_answered(
+    provider: IonQProvider, api: httpx.Client
+) -> None:
+    backend = provider.get_backend("simulator")
+    job = backend.run(reuse(), shots=400)
+    counts = job.result(wait=POLL, timeout=TIMEOUT).get_counts()
+    assert api.get(f"/jobs/{job.job_id()}").json()["type"] == "ionq.qasm3.v1"
+    assert sum(counts.values()) == 400
+    assert {k[0] for k in counts} == {"1"}  # clbit 1 (leftmost) is always 1
+    assert set(counts) == {"10", "11"}  # clbit 0: the first measurement of h|0⟩
+
+    counts = backend.run(feed_forward(), shots=400).result(wait=POLL, timeout=TIMEOUT).get_counts()
+    assert set(counts) == {"0 0", "1 1"}, counts  # registers "second first": always equal
+
+
+def test_teleportation_statistics(provider: IonQProvider) -> None:
+    theta = 1.1
+    shots = 2000
+    counts = (
+        provider.get_backend("simulator")
+        .run(teleport(theta), shots=shots)
+        .result(wait=POLL, timeout=TIMEOUT)
+        .get_counts()
+    )
+    ones = sum(n for key, n in counts.items() if key.split(" ")[0] == "1")  # register "out"
+    p = math.sin(theta / 2) ** 2
+    sigma = math.sqrt(shots * p * (1 - p))
+    assert abs(ones - shots * p) < 5 * sigma, (ones, shots * p)
+
+
+def test_dynamic_circuit_under_aria_noise_is_seeded(provider: IonQProvider) -> None:
+    backend = provider.get_backend("simulator")
+    backend.set_options(noise_model="aria-1", sampler_seed=3)
+    runs = [backend.run(feed_forward(), shots=1000) for _ in range(2)]
+    counts = [job.result(wait=POLL, timeout=TIMEOUT).get_counts() for job in runs]
+    assert counts[0] == counts[1]  # same seed, same shots
+    agree = counts[0].get("0 0", 0) + counts[0].get("1 1", 0)
+    assert agree >= 900, counts[0]  # dominated by the ideal outcomes
 
 
 # --- QPU emulation with debiasing --------------------------------------------------------------

@@ -149,6 +149,7 @@ FOREIGN_READS = [
     "/jobs/{job}/circuits/native",
     "/jobs/{job}/circuits/qasm3",
     "/jobs/{job}/cost",
+    "/jobs/{job}/artifacts/{native}",
     "/sessions/{session}",
     "/sessions/{session}/jobs",
 ]
@@ -157,7 +158,8 @@ FOREIGN_READS = [
 @pytest.mark.parametrize("who", ["neighbour", "stranger"])
 @pytest.mark.parametrize("path", FOREIGN_READS)
 def test_another_projects_resources_are_404(tenants: Tenants, who: str, path: str) -> None:
-    url = path.format(job=tenants.job_id, session=tenants.session_id)
+    native = uuid.uuid5(uuid.UUID(tenants.job_id), "ionq.native.v1")  # its compiled circuit
+    url = path.format(job=tenants.job_id, session=tenants.session_id, native=native)
     if "/variants/" not in url:  # (no such variant: 404 for everyone)
         with tenants.client("owner") as owner:
             assert owner.get(url).status_code == 200  # it exists, for its own project
@@ -186,6 +188,8 @@ def test_another_projects_jobs_and_sessions_cannot_be_changed(tenants: Tenants, 
     with tenants.client(who) as intruder:
         assert intruder.put(f"/jobs/{job}/status/cancel").status_code == 404
         assert intruder.delete(f"/jobs/{job}").status_code == 404
+        assert intruder.post(f"/jobs/{job}/clone", json={}).status_code == 404
+        assert intruder.post(f"/jobs/{job}/move", json={}).status_code == 404
         bulk_cancel = intruder.put("/jobs/status/cancel", json={"ids": [job]})
         bulk_delete = intruder.request("DELETE", "/jobs", json={"ids": [job]})
         assert intruder.post(f"/sessions/{session}/end").status_code == 404

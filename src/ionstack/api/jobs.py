@@ -25,7 +25,7 @@ from ionstack.api.state import AppState
 from ionstack.api.submissions import Submissions
 from ionstack.errors import BadRequest, NotFound
 from ionstack.metrics import Metrics
-from ionstack.service import accounts, billing, lifecycle, results
+from ionstack.service import accounts, artifacts, billing, lifecycle, results
 from ionstack.service.circuits import compiled_circuit
 from ionstack.store.database import transaction
 from ionstack.store.tables import Job
@@ -67,7 +67,7 @@ def job_wire(job: Job, *, listing: bool = False, wait_ms: int = 0) -> dict[str, 
         "execution_duration_ms": job.execution_duration_ms,
         "shots": job.shots,
         "failure": job.failure,
-        "output": job.output or {},
+        "output": _output(job),
         "settings": job.settings or {},
         "stats": job.stats or {},
         "results": results.result_urls(job),
@@ -79,6 +79,20 @@ def job_wire(job: Job, *, listing: bool = False, wait_ms: int = 0) -> dict[str, 
     if not listing:
         out["child_job_ids"] = job.child_ids
     return out
+
+
+def _output(job: Job) -> dict[str, Any]:
+    """The stored ``output``, plus the compiled circuits of a completed leaf circuit or qasm3
+    job as artifact descriptors (``output.compilation.compiled_circuits``, IonQ's newer
+    revision; qiskit-ionq's ``job.compiled_circuit()``)."""
+    output: dict[str, Any] = dict(job.output or {})
+    if job.status == "completed":
+        compiled = artifacts.compiled_descriptors(job)
+        if compiled:
+            compilation = dict(output.get("compilation") or {})
+            compilation["compiled_circuits"] = compiled
+            output["compilation"] = compilation
+    return output
 
 
 def _job_id(value: str) -> str:
@@ -233,7 +247,7 @@ def _read_job(
         wait = lifecycle.predicted_wait_ms(db, job) if queued else 0
         body = job_wire(job, wait_ms=wait)
         if include and "input" in (part.strip() for part in include.split(",")):
-            body["input"] = job.input
+            body["input"] = {k: v for k, v in job.input.items() if k != "dynamic"}
         return body, lifecycle.finishes_within(
             job,
             wait_ms=wait,

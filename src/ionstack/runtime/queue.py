@@ -152,6 +152,8 @@ class Outcome:
     output: dict[str, Any]
     stats: dict[str, Any]
     execution_duration_ms: int
+    #: ionq.qasm3.v1 jobs: the per-shot classical record (``JobResult.records``)
+    records: dict[str, Any] | None = None
 
 
 def complete(
@@ -184,6 +186,7 @@ def complete(
                 histogram=outcome.histogram,
                 shots=outcome.shots,
                 variants=outcome.variants,
+                records=outcome.records,
             )
         )
         if held.parent_id is not None:

@@ -19,14 +19,14 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from ionstack import ids
-from ionstack.catalog import Catalog
+from ionstack.catalog import Backend, Catalog
 from ionstack.errors import IonstackError, JobFailure
 from ionstack.logs import job_event
 from ionstack.metrics import Metrics
@@ -34,7 +34,8 @@ from ionstack.quantum.circuit import parse_input
 from ionstack.quantum.noise import NoiseModel, noise_model
 from ionstack.quantum.sampling import Probabilities
 from ionstack.quantum.simulate import RunResult, run
-from ionstack.runtime import queue, workloads
+from ionstack.quantum.symmetry import hull
+from ionstack.runtime import programs, queue, workloads
 from ionstack.settings import Settings
 from ionstack.store.wakeups import Wakeup, wakeup_for
 
@@ -266,10 +267,12 @@ class Worker:
             return workloads.compute(
                 held, catalog=self.catalog, settings=self.settings, check=check
             )
-        circuit = parse_input(held.input, job_type="ionq.circuit.v1")[0]
         backend = self.catalog.get(held.backend)
         if backend is None:
             raise JobFailure("InternalError", f"Unknown backend {held.backend}.")
+        if held.type == programs.QASM3_JOB:
+            return self._program(held, backend, check)
+        circuit = parse_input(held.input, job_type="ionq.circuit.v1")[0]
         shots = held.shots or self.settings.default_shots
         threads = self.settings.engine_threads
         memory = self.settings.memory_limit_bytes
@@ -290,6 +293,7 @@ class Worker:
                     check=check,
                 )
                 outcome = _sampled(result, held)
+            outcome = self._symmetry_verified(held, circuit, outcome, check)
             if self.settings.emulate_qpu_duration:
                 _sleep_predicted(held, check)
             return outcome
@@ -318,7 +322,59 @@ class Worker:
             memory_limit_bytes=memory,
             check=check,
         )
-        return _sampled(result, held)
+        return self._symmetry_verified(held, circuit, _sampled(result, held), check)
+
+    def _symmetry_verified(
+        self, held: queue.Claim, circuit: Any, outcome: queue.Outcome, check: Any
+    ) -> queue.Outcome:
+        """Post-select a sampled outcome on the circuit's Z-parity symmetries when the job asks
+        for ``symmetry_verification`` (:mod:`ionstack.quantum.symmetry`)."""
+        mitigation = held.settings.get("error_mitigation") or {}
+        if not isinstance(mitigation, dict) or not mitigation.get("symmetry_verification"):
+            return outcome
+        ideal = run(
+            circuit,
+            shots=None,
+            noise=None,
+            seed=0,
+            threads=self.settings.engine_threads,
+            memory_limit_bytes=self.settings.memory_limit_bytes,
+            check=check,
+        )
+        if ideal.truncated:  # the support is not known in full: no symmetry is claimed
+            report = {"num_allowed_states": None, "applied": False}
+            return _with_report(outcome, report)
+        subspace = hull(_keys_of(ideal.probabilities), qubits=circuit.qubits)
+        report = {"num_allowed_states": subspace.allowed_states, "applied": subspace.restricts}
+        if not subspace.restricts or outcome.shots is None:
+            return _with_report(outcome, report)
+        kept = subspace.keep([int(s) for s in outcome.shots])
+        if not kept:  # every shot broke a symmetry: keep them all rather than answer nothing
+            return _with_report(outcome, {**report, "applied": False})
+        counts = Counter(kept)
+        return replace(
+            _with_report(outcome, report),
+            probabilities={str(k): counts[k] / len(kept) for k in sorted(counts)},
+            histogram={str(k): counts[k] for k in sorted(counts)},
+            shots=[str(k) for k in kept],
+        )
+
+    def _program(self, held: queue.Claim, backend: Backend, check: Any) -> queue.Outcome:
+        """An ``ionq.qasm3.v1`` job: sampled under the same model and seed as a circuit job."""
+        if backend.is_qpu:
+            model: NoiseModel | None = noise_model(backend.noise_model or "ideal")
+            seed = derived_seed(held.job_id)
+        else:
+            noise = held.noise or {"model": "ideal"}
+            name = str(noise.get("model", "ideal"))
+            model = None if name == "ideal" else noise_model(name)
+            seed = int(noise.get("seed") or derived_seed(held.job_id))
+        outcome = programs.compute(
+            held, model=model, seed=seed, settings=self.settings, check=check
+        )
+        if backend.is_qpu and self.settings.emulate_qpu_duration:
+            _sleep_predicted(held, check)
+        return outcome
 
     def _debiased(
         self,
@@ -426,16 +482,22 @@ def _sampled(result: RunResult, held: queue.Claim) -> queue.Outcome:
     )
 
 
+def _keys_of(probabilities: Mapping[int, float]) -> list[int]:
+    if isinstance(probabilities, Probabilities):
+        return [int(k) for k in probabilities.outcomes.tolist()]
+    return [int(k) for k in probabilities]
+
+
+def _with_report(outcome: queue.Outcome, report: dict[str, Any]) -> queue.Outcome:
+    output = dict(outcome.output)
+    mitigation = dict(output.get("error_mitigation") or {})
+    mitigation["symmetry_verification"] = report
+    output["error_mitigation"] = mitigation
+    return replace(outcome, output=output)
+
+
 def _with_duration(outcome: queue.Outcome, elapsed_ms: int) -> queue.Outcome:
-    return queue.Outcome(
-        probabilities=outcome.probabilities,
-        histogram=outcome.histogram,
-        shots=outcome.shots,
-        variants=outcome.variants,
-        output=outcome.output,
-        stats=outcome.stats,
-        execution_duration_ms=elapsed_ms,
-    )
+    return replace(outcome, execution_duration_ms=elapsed_ms)
 
 
 def _sleep_predicted(held: queue.Claim, check: Any) -> None:

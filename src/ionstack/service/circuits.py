@@ -9,7 +9,12 @@ from ionstack.catalog import Catalog
 from ionstack.errors import JobFailure, NotFound
 from ionstack.quantum.circuit import Circuit, parse_input
 from ionstack.quantum.compile import compile_native, native_json, to_qasm3
+from ionstack.quantum.dynamic import compile_to_native_qasm3
+from ionstack.quantum.program import Program
+from ionstack.quantum.qasm3 import parse_program
 from ionstack.store.tables import Job
+
+QASM3_JOB = "ionq.qasm3.v1"
 
 #: noise model → native entangling family (semantics.md §1.2)
 MODEL_FAMILY = {
@@ -53,6 +58,8 @@ def compiled_circuit(job: Job, lang: Literal["native", "qasm3"]) -> str:
     """
     if job.is_parent or (job.failure is not None and not job.stats):
         raise NotFound()
+    if job.type == QASM3_JOB:
+        return _compiled_program(job, lang)
     try:
         native = compiled(job)
     except JobFailure:
@@ -60,3 +67,24 @@ def compiled_circuit(job: Job, lang: Literal["native", "qasm3"]) -> str:
     if lang == "native":
         return json.dumps(native_json(native))
     return to_qasm3(native)
+
+
+def program_of(job: Job) -> Program:
+    """The stored OpenQASM 3 program of a qasm3 job, parsed again."""
+    qubits = job.input.get("qubits")
+    return parse_program(str(job.input["data"]), qubits=qubits if isinstance(qubits, int) else None)
+
+
+def _compiled_program(job: Job, lang: Literal["native", "qasm3"]) -> str:
+    model = (job.noise or {}).get("model")
+    family = family_of(job.backend, str(model) if model else None)
+    try:
+        program = program_of(job)
+        if lang == "qasm3":
+            return compile_to_native_qasm3(program, family=family)
+        static = program.static_circuit()
+        if static is None:
+            raise NotFound()  # a flat gate list cannot hold measurement, reset or control flow
+        return json.dumps(native_json(compile_native(static, family=family)))
+    except JobFailure:
+        raise NotFound() from None

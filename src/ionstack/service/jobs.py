@@ -25,10 +25,18 @@ from ionstack.errors import BadRequest, JobFailure
 from ionstack.logs import job_event
 from ionstack.quantum.circuit import Circuit, parse_input
 from ionstack.quantum.compile import gate_counts
+from ionstack.quantum.program import Program
+from ionstack.quantum.qasm3 import parse_program
 from ionstack.service import billing, functions, sessions
 from ionstack.service.accounts import Caller
 from ionstack.service.circuits import MODEL_FAMILY
-from ionstack.service.submission import JobRequest, Limits, check_request, parse_payload
+from ionstack.service.submission import (
+    QASM3_JOB,
+    JobRequest,
+    Limits,
+    check_request,
+    parse_payload,
+)
 from ionstack.service.timing import (
     DEBIAS_VARIANT_OVERHEAD_US,
     circuit_qct_us,
@@ -142,10 +150,19 @@ def _create(
             db, payload.session_id, caller=caller, backend=request.backend.name, now=now
         )
     timing = timing_for(db, request.backend, catalog)
+    program: Program | None = None
     try:
-        circuits = _parse(request)
-        _check_limits(request, circuits, settings)
-        stats = _stats(request, circuits, timing, settings)
+        if payload.type == QASM3_JOB:
+            circuits = []
+            program = _program(request)
+            _check_width(request, program.qubits, settings)
+            one, two = program.gate_counts()
+            stats = _stats(request, [({"1q": one, "2q": two}, program.qubits)], timing, settings)
+        else:
+            circuits = _parse(request)
+            _check_limits(request, circuits, settings)
+            counted = [(gate_counts(c), c.qubits) for c in circuits]
+            stats = _stats(request, counted, timing, settings)
         failure = None
     except JobFailure as exc:
         circuits, stats, failure = [], {}, exc.failure()
@@ -171,6 +188,13 @@ def _create(
         job.priority = sessions.SESSION_PRIORITY
     if circuits and payload.type == "ionq.circuit.v1":
         job.input = {**request.circuits_raw[0], "qubits": circuits[0].qubits}
+    if program is not None:
+        # ``dynamic`` is ours (not echoed): whether a flat native gate list can hold it
+        job.input = {
+            **request.circuits_raw[0],
+            "qubits": program.qubits,
+            "dynamic": program.dynamic,
+        }
     db.add(job)
     if failure is None and payload.type == "ionq.multi-circuit.v1":
         children = [
@@ -231,22 +255,32 @@ def emulated_family(request_backend: Backend, noise_model: str | None) -> tuple[
     return ("ms", "zz")
 
 
-def _check_limits(request: JobRequest, circuits: Sequence[Circuit], settings: Settings) -> None:
+def _program(request: JobRequest) -> Program:
+    raw = request.circuits_raw[0]
+    return parse_program(str(raw["data"]), qubits=raw.get("qubits"))
+
+
+def _check_width(request: JobRequest, qubits: int, settings: Settings) -> None:
     backend = request.backend
-    allowed = emulated_family(backend, request.noise_model)
-    max_qubits = _max_qubits(request, settings)
     if backend.is_qpu and request.shots > settings.qpu_max_shots:
         raise JobFailure(
             "TooManyShots",
             f"{request.shots} shots exceed the limit of {settings.qpu_max_shots} "
             f"for {backend.name}.",
         )
+    max_qubits = _max_qubits(request, settings)
+    if qubits > max_qubits:
+        raise JobFailure(
+            "NotEnoughQubits",
+            f"The circuit uses {qubits} qubits; {_target(request)} has {max_qubits}.",
+        )
+
+
+def _check_limits(request: JobRequest, circuits: Sequence[Circuit], settings: Settings) -> None:
+    backend = request.backend
+    allowed = emulated_family(backend, request.noise_model)
     for circuit in circuits:
-        if circuit.qubits > max_qubits:
-            raise JobFailure(
-                "NotEnoughQubits",
-                f"The circuit uses {circuit.qubits} qubits; {_target(request)} has {max_qubits}.",
-            )
+        _check_width(request, circuit.qubits, settings)
         used = sorted({g.name for g in circuit.gates if g.name in NATIVE_2Q} - set(allowed))
         if circuit.gateset == "native" and used:
             raise JobFailure(
@@ -281,12 +315,15 @@ def _max_qubits(request: JobRequest, settings: Settings) -> int:
 
 
 def _stats(
-    request: JobRequest, circuits: Sequence[Circuit], timing: Timing, settings: Settings
+    request: JobRequest,
+    counted: Sequence[tuple[dict[str, int], int]],
+    timing: Timing,
+    settings: Settings,
 ) -> dict[str, Any]:
+    """Stats of the job from each circuit's (gate counts, width)."""
     totals = {"1q": 0, "2q": 0}
     qct = 0.0
-    for circuit in circuits:
-        counts = gate_counts(circuit)
+    for counts, _width in counted:
         totals["1q"] += counts.get("1q", 0)
         totals["2q"] += counts.get("2q", 0)
         qct += circuit_qct_us(counts, request.shots, timing)
@@ -301,8 +338,8 @@ def _stats(
         )
     kw = request.backend.kw or 0.0
     return {
-        "qubits": max((c.qubits for c in circuits), default=0),
-        "circuits": len(circuits),
+        "qubits": max((width for _counts, width in counted), default=0),
+        "circuits": len(counted),
         "gate_counts": totals,
         "kwh": kw * predicted_us / 3600e6,
         "predicted_quantum_compute_time_us": predicted_us,
@@ -319,12 +356,18 @@ def _settings_echo(request: JobRequest) -> dict[str, Any]:
         compilation = payload_settings.compilation.model_dump(
             include={"opt", "precision", "gate_basis", "service_version"}, exclude_none=True
         )
+    mitigation: dict[str, Any] = {}
+    em = payload_settings.error_mitigation if payload_settings else None
+    if em is not None and em.symmetry_verification is not None:
+        mitigation["symmetry_verification"] = em.symmetry_verification
     if request.backend.is_qpu:
         compilation["gate_basis"] = request.backend.gate_basis
         return {
             "compilation": compilation,
-            "error_mitigation": {"debiasing": request.debiasing},
+            "error_mitigation": {"debiasing": request.debiasing, **mitigation},
         }
+    if mitigation:
+        return {"compilation": compilation, "error_mitigation": mitigation}
     return {"compilation": compilation}
 
 

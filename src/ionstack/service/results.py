@@ -13,6 +13,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from ionstack.errors import BadRequest, NotFound
+from ionstack.service import artifacts
 from ionstack.store import jobs as repo
 from ionstack.store.tables import Job, JobResult
 
@@ -43,6 +44,8 @@ def result_urls(job: Job) -> dict[str, Any] | None:
     jobs the inline results of IonQ's newer spec (``value``/``variance``, ``qaoa_results``)."""
     if job.status != "completed" or job.dry_run or not job.has_results:
         return None
+    if job.type == artifacts.QASM3_JOB:
+        return artifacts.result_descriptors(job)  # IonQ's newer shape (ArtifactDescriptors)
     base = f"/v0.4/jobs/{job.id}/results"
     urls: dict[str, Any] = {"probabilities": {"url": f"{base}/probabilities"}}
     if job.sampled and not job.is_parent:

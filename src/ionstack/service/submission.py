@@ -20,7 +20,8 @@ from ionstack.catalog import Backend, Catalog
 from ionstack.errors import BadRequest, Forbidden
 from ionstack.service import functions
 
-CIRCUIT_TYPES = ("ionq.circuit.v1", "ionq.multi-circuit.v1")
+QASM3_JOB = "ionq.qasm3.v1"  #: OpenQASM 3 programs (IonQ's newer v0.4 revision; issue 15)
+CIRCUIT_TYPES = ("ionq.circuit.v1", "ionq.multi-circuit.v1", QASM3_JOB)
 LATER_TYPES = functions.FUNCTION_TYPES  #: quantum-function, qctrl.qaoa.v1 (issue 10)
 NOISE_MODELS = (
     "ideal",
@@ -79,6 +80,7 @@ class CompilationIn(_Loose):
 
 class ErrorMitigationIn(_Loose):
     debiasing: bool | dict[str, Any] | None = None
+    symmetry_verification: bool | None = None
 
 
 class SettingsIn(_Loose):
@@ -182,6 +184,9 @@ def check_request(
     if payload.type in functions.FUNCTION_TYPES:
         circuits = [payload.input]  # validated with the quantum core (service/jobs.py)
         debiasing = _no_debiasing(payload)
+    elif payload.type == QASM3_JOB:
+        circuits = [_program_input(payload)]  # parsed by the quantum core (service/jobs.py)
+        debiasing = _no_debiasing(payload)
     else:
         circuits = _circuits(payload, limits)
         debiasing = _debiasing(payload, backend, shots, limits)
@@ -202,8 +207,8 @@ def _check_type(job_type: str) -> None:
     if job_type in CIRCUIT_TYPES or job_type in functions.FUNCTION_TYPES:
         return
     raise BadRequest(
-        f'"type" must be one of [ionq.circuit.v1, ionq.multi-circuit.v1, quantum-function, '
-        f"qctrl.qaoa.v1], not {job_type!r}",
+        f'"type" must be one of [ionq.circuit.v1, ionq.qasm3.v1, ionq.multi-circuit.v1, '
+        f"quantum-function, qctrl.qaoa.v1], not {job_type!r}",
         keys=["type"],
         source="payload",
     )
@@ -286,6 +291,24 @@ def _circuits(payload: JobPayload, limits: Limits) -> list[dict[str, Any]]:
     return entries
 
 
+def _program_input(payload: JobPayload) -> dict[str, Any]:
+    """``input`` of an ``ionq.qasm3.v1`` job: ``{"data": "<OpenQASM 3>", "qubits"?: n}``."""
+    inp = payload.input
+    data = inp.get("data")
+    if not isinstance(data, str) or not data.strip():
+        raise BadRequest(
+            '"input.data" must be a non-empty string of OpenQASM 3',
+            keys=["input.data"],
+            source="payload",
+        )
+    qubits = inp.get("qubits")
+    if qubits is not None and (isinstance(qubits, bool) or not isinstance(qubits, int)):
+        raise BadRequest('"input.qubits" must be an integer', keys=["input.qubits"])
+    if qubits is not None and qubits < 1:
+        raise BadRequest('"input.qubits" must be at least 1', keys=["input.qubits"])
+    return {"data": data, **({"qubits": qubits} if qubits is not None else {})}
+
+
 def _child_input(parent: dict[str, Any], entry: object, index: int) -> dict[str, Any]:
     where = f"input.circuits.{index}"
     if not isinstance(entry, dict) or not isinstance(entry.get("circuit"), list):
@@ -326,7 +349,8 @@ def _debiasing(payload: JobPayload, backend: Backend, shots: int, limits: Limits
 
 
 def _no_debiasing(payload: JobPayload) -> bool:
-    """Function jobs run without debiasing; asking for it is a 400, not silently ignored."""
+    """Function and OpenQASM 3 jobs run without debiasing (its variants rewrite a flat circuit);
+    asking for it is a 400, not silently ignored."""
     em = payload.settings.error_mitigation if payload.settings else None
     if em is not None and em.debiasing:
         raise BadRequest(

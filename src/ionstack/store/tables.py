@@ -187,6 +187,10 @@ class JobResult(Base):
     shots: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     #: debiasing variants: [{variant_id, qubit_map, shots, probabilities, histogram, samples}]
     variants: Mapped[list[dict[str, object]] | None] = mapped_column(JSON, nullable=True)
+    #: ionq.qasm3.v1 jobs: ``{"registers": [[name, size], …], "shots": [record, …]}``, each
+    #: record the decimal string of the shot's classical bits, registers concatenated in that
+    #: order (register r's bit i at offset(r) + i, little-endian); ``output_all`` is last
+    records: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
 
 
 # --- cost, budgets and sessions (issue 6; semantics.md §6, §7) ------------------------------

@@ -440,11 +440,12 @@ def run_program(
         width=program.qubits,
     )
     limit = memory_limit_bytes if memory_limit_bytes is not None else memory.LazyLimit()
-    per_shot, checkpoints = _plan(code, engine, shots, total, limit, n, noisy)
+    readout = readout_error(noise)
+    per_shot, checkpoints = _plan(code, engine, shots, total, limit, n, noisy, readout > 0)
     memory.tune_allocator()
     out = np.zeros((shots, total), dtype=np.uint8)
     rng = sampling.derive_rng(seed, "dynamic", "outcomes")
-    runner = _Runner(code, engine, rng, out, layout, readout_error(noise), check)
+    runner = _Runner(code, engine, rng, out, layout, readout, check)
     if noisy:
         assert noise is not None
         probs = np.array([noise.error_probability(a) for a in code.arities], dtype=np.float64)
@@ -504,7 +505,14 @@ class _Checkpoints:
 
 
 def _plan(
-    code: Code, engine: _Engine, shots: int, total: int, limit: int, n: int, noisy: bool
+    code: Code,
+    engine: _Engine,
+    shots: int,
+    total: int,
+    limit: int,
+    n: int,
+    noisy: bool,
+    readout: bool,
 ) -> tuple[bool, int]:
     """Checkpoints and the shot-by-shot fallback from the memory estimate; then the guard.
 
@@ -514,7 +522,7 @@ def _plan(
     splits): the shared prefix and the working state only.
     """
     state = engine.state_bytes
-    pending = min(shots - 1, code.splits * (3 if noisy else 1))
+    pending = min(shots - 1, code.splits * (3 if readout else 1))
     fixed = (
         memory.BASE_BYTES
         + memory.sampling_bytes(2.0**engine.n, shots, 1)

@@ -1,0 +1,185 @@
+"""A dynamic program flattened to straight-line steps with jumps (the simulator's input).
+
+:func:`flatten` turns the nested :class:`~ionstack.quantum.program.Program` into a list of
+steps — a gate (an engine op with its noise location), a measurement, a reset, a conditional
+jump (``if``), a jump (the end of a ``then`` body) — and finds the *deferred* measurements:
+top-level measurements that no later op depends on, whose bits are read from the final sample
+instead of splitting the shots (:mod:`ionstack.quantum.dynamic`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+from ionstack.quantum import gates as G
+from ionstack.quantum.circuit import Gate
+from ionstack.quantum.engines import Op as EngineOp
+from ionstack.quantum.program import Condition, If, Measure, Op, Program, Reset, walk
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """Apply a gate; ``loc`` numbers the gates in step order (noise locations)."""
+
+    op: EngineOp
+    loc: int
+
+
+@dataclass(frozen=True, slots=True)
+class Measuring:
+    """Measure ``qubit`` into classical bit ``clbit`` of the flat record (−1: discarded)."""
+
+    qubit: int
+    clbit: int
+
+
+@dataclass(frozen=True, slots=True)
+class Resetting:
+    qubit: int
+
+
+@dataclass(slots=True)
+class Branch:
+    """Go on if the condition holds on the record, else jump to ``target``."""
+
+    offset: int
+    width: int
+    bit: int | None
+    value: int
+    equal: bool
+    target: int = -1
+
+    def holds(self, record: int) -> bool:
+        if self.bit is not None:
+            v = (record >> (self.offset + self.bit)) & 1
+        else:
+            v = (record >> self.offset) & ((1 << self.width) - 1)
+        return (v == self.value) == self.equal
+
+
+@dataclass(slots=True)
+class Jump:
+    target: int = -1
+
+
+Instruction: TypeAlias = Step | Measuring | Resetting | Branch | Jump
+
+
+@dataclass(slots=True)
+class Code:
+    """The flattened program.
+
+    Attributes:
+        steps: The instructions.
+        clbits: Bits of the classical record (the program's registers, declaration order).
+        deferred: ``(clbit, qubit)`` of the deferred measurements, program order.
+        arities: Per noise location (gate step), its number of qubits.
+        lead: Index of the first step that is not a gate (the shared prefix ends there).
+        splits: Measurement and reset steps (each may split a group).
+    """
+
+    steps: list[Instruction] = field(default_factory=list)
+    clbits: int = 0
+    deferred: tuple[tuple[int, int], ...] = ()
+    arities: list[int] = field(default_factory=list)
+    lead: int = 0
+    splits: int = 0
+
+
+def _qubits(op: Op) -> set[int]:
+    out: set[int] = set()
+    for inner in walk((op,)):
+        if isinstance(inner, Gate):
+            out.update(inner.qubits)
+        elif isinstance(inner, Measure | Reset):
+            out.add(inner.qubit)
+    return out
+
+
+def deferred_measures(ops: tuple[Op, ...]) -> set[int]:
+    """Indices of the top-level measurements nothing later depends on: no later gate, reset
+    or ``if`` body acts on the qubit (a later deferred measurement of it is fine), no later
+    ``if`` reads the register, no later non-deferred measurement writes the same bit."""
+    touched: set[int] = set()
+    read: set[str] = set()
+    written: set[tuple[str, int]] = set()
+    out: set[int] = set()
+    for i in range(len(ops) - 1, -1, -1):
+        op = ops[i]
+        if isinstance(op, Measure):
+            key = (op.register or "", op.bit)
+            if op.qubit not in touched and op.register not in read and key not in written:
+                out.add(i)
+            else:
+                touched.add(op.qubit)
+                written.add(key)
+        elif isinstance(op, If):
+            touched |= _qubits(op)
+            for inner in walk((op,)):
+                if isinstance(inner, If):
+                    read.add(inner.condition.register)
+                elif isinstance(inner, Measure):
+                    written.add((inner.register or "", inner.bit))
+        else:
+            touched |= _qubits(op)
+    return out
+
+
+class _Flattener:
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.offsets = program.offsets()
+        self.code = Code(clbits=sum(w for _, w in program.registers))
+
+    def clbit(self, m: Measure) -> int:
+        return -1 if m.register is None else self.offsets[m.register][0] + m.bit
+
+    def emit(self, ops: tuple[Op, ...], deferred: set[int] | None) -> None:
+        code = self.code
+        for i, op in enumerate(ops):
+            if isinstance(op, Gate):
+                if op.name == "nop":
+                    continue
+                matrix = G.base_matrix(op, self.program.gateset)
+                code.steps.append(Step((op.targets, op.controls, matrix), len(code.arities)))
+                code.arities.append(len(op.qubits))
+            elif isinstance(op, Measure):
+                if deferred is not None and i in deferred:
+                    if op.register is not None:
+                        code.deferred = (*code.deferred, (self.clbit(op), op.qubit))
+                    continue
+                code.steps.append(Measuring(op.qubit, self.clbit(op)))
+                code.splits += 1
+            elif isinstance(op, Reset):
+                code.steps.append(Resetting(op.qubit))
+                code.splits += 1
+            else:
+                self.branch(op)
+
+    def branch(self, op: If) -> None:
+        code = self.code
+        c: Condition = op.condition
+        offset, width = self.offsets[c.register]
+        branch = Branch(offset, width, c.bit, c.value, c.equal)
+        code.steps.append(branch)
+        self.emit(op.then, None)
+        if op.orelse:
+            jump = Jump()
+            code.steps.append(jump)
+            branch.target = len(code.steps)
+            self.emit(op.orelse, None)
+            jump.target = len(code.steps)
+        else:
+            branch.target = len(code.steps)
+
+
+def flatten(program: Program) -> Code:
+    """The program as steps (see the module docstring)."""
+    f = _Flattener(program)
+    f.emit(program.ops, deferred_measures(program.ops))
+    code = f.code
+    code.lead = next(
+        (i for i, s in enumerate(code.steps) if not isinstance(s, Step)), len(code.steps)
+    )
+    return code

@@ -342,10 +342,12 @@ class Worker:
             check=check,
         )
         if ideal.truncated:  # the support is not known in full: no symmetry is claimed
-            report = {"num_allowed_states": None, "applied": False}
-            return _with_report(outcome, report)
+            return _with_report(outcome, {"num_allowed_states": None, "applied": False})
         subspace = hull(_keys_of(ideal.probabilities), qubits=circuit.qubits)
-        report = {"num_allowed_states": subspace.allowed_states, "applied": subspace.restricts}
+        report: dict[str, Any] = {
+            "num_allowed_states": subspace.allowed_states,
+            "applied": subspace.restricts,
+        }
         if not subspace.restricts or outcome.shots is None:
             return _with_report(outcome, report)
         kept = subspace.keep([int(s) for s in outcome.shots])

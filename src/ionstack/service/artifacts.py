@@ -64,7 +64,7 @@ def compiled_formats(job: Job) -> tuple[str, ...]:
     ``ionq.native.v1`` form (a flat gate list cannot say it)."""
     if job.is_parent or not job.stats or job.type not in ("ionq.circuit.v1", QASM3_JOB):
         return ()
-    if job.type == QASM3_JOB and bool((job.stats or {}).get("dynamic")):
+    if job.type == QASM3_JOB and bool((job.input or {}).get("dynamic")):
         return (QASM3,)
     return (NATIVE, QASM3)
 
@@ -102,8 +102,7 @@ def render(db: Session, job: Job, artifact: str) -> Any:
 
 def _compiled(job: Job, fmt: str) -> Any:
     try:
-        lang = "native" if fmt == NATIVE else "qasm3"
-        text = circuits.compiled_circuit(job, lang)
+        text = circuits.compiled_circuit(job, "native" if fmt == NATIVE else "qasm3")
     except JobFailure:
         raise NotFound() from None
     if fmt == NATIVE:

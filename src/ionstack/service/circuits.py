@@ -9,8 +9,8 @@ from ionstack.catalog import Catalog
 from ionstack.errors import JobFailure, NotFound
 from ionstack.quantum.circuit import Circuit, parse_input
 from ionstack.quantum.compile import compile_native, native_json, to_qasm3
-from ionstack.quantum.dynamic import compile_to_native_qasm3
 from ionstack.quantum.program import Program
+from ionstack.quantum.program_native import compile_to_native_qasm3
 from ionstack.quantum.qasm3 import parse_program
 from ionstack.store.tables import Job
 

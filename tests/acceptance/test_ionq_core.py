@@ -8,6 +8,7 @@ parses strictly: every required job key, ``next`` on listings, 201 on create, UU
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import uuid
 from collections.abc import Iterator
@@ -35,18 +36,23 @@ from ionq_core.api.characterizations import (
 from ionq_core.api.default import (
     cancel_job,
     cancel_jobs,
+    clone_job,
     create_job,
     delete_job,
     delete_jobs,
     estimate_job_cost,
     get_job,
+    get_job_artifact,
     get_job_cost,
     get_job_probabilities,
     get_jobs,
+    move_job,
 )
+from ionq_core.api.schemas import get_format_schema
 from ionq_core.api.whoami import get_whoami
 from ionq_core.models import (
     CircuitJobCreationPayload,
+    CloneJobPayload,
     JobsBulkOperationRequest,
     JSONMultiCircuitJob,
 )
@@ -325,3 +331,63 @@ def test_session(client: AuthenticatedClient) -> None:
         wait_for_job(client, job_id, poll_interval=POLL)
         assert session.status() in ("created", "started")
     assert session.status() == "ended"
+
+
+# --- IonQ's newer revision: qasm3 jobs, artifacts, schemas, clone and move (issue 15) ----------
+
+RESET_AND_FEED_FORWARD = """OPENQASM 3.0;
+include "stdgates.inc";
+bit[2] c;
+qubit[2] q;
+x q[0];
+c[0] = measure q[0];
+reset q[0];
+if (c[0]) {
+  x q[1];
+}
+c[1] = measure q[1];
+"""
+
+
+def test_qasm3_job_artifacts_and_schemas(client: AuthenticatedClient) -> None:
+    body = {
+        "backend": "simulator",
+        "type": "ionq.qasm3.v1",
+        "shots": 50,
+        "input": {"qubits": 2, "data": RESET_AND_FEED_FORWARD},
+    }
+    job_id = submit(client, body)
+    job = wait_for_job(client, job_id, poll_interval=POLL)
+    assert job.status == "completed" and job.type_ == "ionq.qasm3.v1"
+    results = job.results  # parsed strictly as ArtifactDescriptors
+    assert results is not None
+    descriptor = results["ionq.result.shots.json.v2"]
+    assert descriptor.format_ == "ionq.result.shots.json.v2"
+    response = get_job_artifact.sync_detailed(job_id, descriptor.id, client=client)
+    assert response.status_code == 200
+    document = json.loads(response.content)
+    assert len(document["shots"]) == 50
+    assert all(s["registers"]["c"] == [1, 1] for s in document["shots"])  # fed forward
+    assert all(s["registers"]["output_all"] == [0, 1] for s in document["shots"])  # q0 reset
+    schema = get_format_schema.sync("ionq.result.shots.json.v2", client=client)
+    assert schema is not None
+
+
+def test_clone_and_move(client: AuthenticatedClient, api: httpx.Client) -> None:
+    original = submit(client, circuit_job(BELL, 2, shots=100, name="to-clone"))
+    wait_for_job(client, original, poll_interval=POLL)
+    cloned = clone_job.sync(original, client=client, body=CloneJobPayload.from_dict({"shots": 40}))
+    assert cloned is not None and cloned.status == "submitted"
+    job = wait_for_job(client, str(cloned.id), poll_interval=POLL)
+    assert (job.name, job.shots) == ("to-clone", 40)
+
+    holder = hold_worker(api)
+    try:
+        queued = submit(client, circuit_job(BELL, 2, shots=100))
+        moved = move_job.sync(queued, client=client, body=CloneJobPayload.from_dict({"name": "m"}))
+        assert moved is not None and moved.status == "submitted"
+        assert wait_for_job(client, queued, poll_interval=POLL).status == "canceled"
+    finally:
+        api.put(f"/jobs/{holder}/status/cancel")
+    done = wait_for_job(client, str(moved.id), poll_interval=POLL)
+    assert done.status == "completed" and done.name == "m"

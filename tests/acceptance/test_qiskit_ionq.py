@@ -99,6 +99,21 @@ def test_bell_ideal_probabilities_are_exact(provider: IonQProvider) -> None:
     assert 400 <= counts["00"] <= 600  # sampled client-side from exact 0.5/0.5 with a seed
 
 
+def test_compiled_circuit_artifacts(provider: IonQProvider) -> None:
+    job = provider.get_backend("simulator").run(bell(), shots=100)
+    job.result(wait=POLL, timeout=TIMEOUT)
+    native = job.compiled_circuit("native")  # output.compilation.compiled_circuits → artifact
+    assert isinstance(native, dict) and native["qubits"] == 2
+    assert {g["gate"] for g in native["circuit"]} <= {"gpi", "gpi2", "ms"}
+    program = job.compiled_circuit("qasm3")
+    assert isinstance(program, str) and program.startswith("OPENQASM 3")
+    dynamic = provider.get_backend("simulator").run(reuse(), shots=10)
+    dynamic.result(wait=POLL, timeout=TIMEOUT)
+    assert "measure" in dynamic.compiled_circuit("qasm3")
+    with pytest.raises(IonQJobError):  # a flat native gate list cannot hold reset
+        dynamic.compiled_circuit("native")
+
+
 def test_ghz_ideal_and_partial_measurement(provider: IonQProvider) -> None:
     backend = provider.get_backend("simulator")
     assert approx(

@@ -117,6 +117,12 @@ class Settings(BaseSettings):
     memory_limit_bytes: int | None = Field(
         default=None, description="Simulator memory budget (default: 3/4 of RAM)."
     )
+    host_memory_bytes: int | None = Field(
+        default=None,
+        ge=0,
+        description="Memory the workers of one host may hold at once for large simulations, "
+        "shared through <data dir>/memory (default: 3/4 of RAM; 0 turns the shared budget off).",
+    )
     emulate_qpu_duration: bool = Field(
         default=False, description="Emulated QPU jobs take their predicted duration."
     )

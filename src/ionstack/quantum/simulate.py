@@ -38,8 +38,8 @@ from typing import Any, Literal
 import numpy as np
 
 from ionstack.errors import JobFailure
+from ionstack.quantum import budget, memory, sampling
 from ionstack.quantum import gates as G
-from ionstack.quantum import memory, sampling
 from ionstack.quantum.circuit import Circuit
 from ionstack.quantum.compile import check_family, compile_native
 from ionstack.quantum.engines import Op, density, qsim, stabilizer, statevector, trajectories
@@ -625,4 +625,5 @@ def run(
         max_outcomes=max_outcomes,
     )
     memory.guard(plan.footprint, limit, circuit.qubits)
-    return plan.execute()
+    with budget.reserve(plan.footprint.peak, check=check):  # the host's, shared by its workers
+        return plan.execute()

@@ -30,6 +30,7 @@ from ionstack.catalog import Backend, Catalog
 from ionstack.errors import IonstackError, JobFailure
 from ionstack.logs import job_event
 from ionstack.metrics import Metrics
+from ionstack.quantum import budget
 from ionstack.quantum.circuit import parse_input
 from ionstack.quantum.noise import NoiseModel, noise_model
 from ionstack.quantum.sampling import Probabilities
@@ -511,6 +512,16 @@ def _sleep_predicted(held: queue.Claim, check: Any) -> None:
         remaining -= step
 
 
+def host_budget(settings: Settings) -> budget.HostBudget | None:
+    """The memory budget this host's workers share (issue 16; ``IONSTACK_HOST_MEMORY_BYTES``)."""
+    if settings.host_memory_bytes == 0:
+        return None
+    total = settings.host_memory_bytes
+    if total is None:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 3 // 4
+    return budget.HostBudget(settings.data_dir / "memory", total_bytes=total)
+
+
 def run_worker_process(
     settings: Settings, *, concurrency: int = 1, metrics_port: int | None = None
 ) -> None:
@@ -532,6 +543,7 @@ def run_worker_process(
     sessions = make_sessionmaker(engine)
     shutdown = threading.Event()
     wakeups = [wakeup_for(engine, listen=True) for _ in range(concurrency)]
+    budget.use(host_budget(settings))
 
     def _stop(signum: int, _frame: object) -> None:
         shutdown.set()

@@ -1,0 +1,143 @@
+"""One memory budget shared by every simulating process of a host (issue 16 §1).
+
+Each process guards its own runs (:func:`ionstack.quantum.memory.guard`), but two workers on
+one host could still start two 15 GiB runs together on 24 GiB. A run whose estimate is large
+therefore *reserves* its bytes in a budget kept in a directory every worker of the host shares
+(beside the SQLite database, or the data directory): one small file per reservation, written
+and summed under an exclusive ``flock``. A reservation of a process that died is dropped the
+next time anyone looks (its pid no longer exists), so a killed worker never leaks budget.
+
+A run that does not fit waits (its lease stays alive; cancel, shutdown and the simulation
+time limit still stop it through ``check``) until the runs ahead of it finish; one that could
+never fit fails at once with ``SimulationError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from ionstack.errors import JobFailure
+
+logger = logging.getLogger(__name__)
+
+#: Runs estimated below this reserve nothing (they fit beside anything).
+MIN_RESERVED_BYTES = 64 << 20
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class HostBudget:
+    """Bytes the simulating processes of one host may hold at once.
+
+    Args:
+        directory: Shared by every worker of the host (created if missing).
+        total_bytes: The budget.
+        poll_s: How often a waiting run looks again.
+    """
+
+    def __init__(self, directory: Path, *, total_bytes: int, poll_s: float = 0.2) -> None:
+        self.directory = directory
+        self.total_bytes = total_bytes
+        self.poll_s = poll_s
+
+    def held(self) -> int:
+        """Bytes reserved now by live processes (dead ones' reservations are dropped)."""
+        with self._locked():
+            return self._live()
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / "budget.lock", "a+b") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+    def _live(self) -> int:
+        total = 0
+        for entry in self.directory.glob("*.reservation"):
+            pid_text = entry.name.partition("-")[0]
+            try:
+                pid, size = int(pid_text), int(entry.read_text() or 0)
+            except (ValueError, OSError):
+                continue
+            if _alive(pid):
+                total += size
+            else:
+                entry.unlink(missing_ok=True)
+        return total
+
+    @contextlib.contextmanager
+    def reserve(self, nbytes: float, *, check: Callable[[], None]) -> Iterator[None]:
+        """Hold ``nbytes`` of the budget while the block runs (waits for room; see module)."""
+        need = int(nbytes)
+        if need < MIN_RESERVED_BYTES:
+            yield
+            return
+        if need > self.total_bytes:
+            raise JobFailure(
+                "SimulationError",
+                f"the simulation needs about {need / 2**30:.3g} GiB of memory; this host's "
+                f"simulation budget is {self.total_bytes / 2**30:.3g} GiB",
+            )
+        entry = self.directory / f"{os.getpid()}-{uuid.uuid4().hex}.reservation"
+        waited = False
+        while True:
+            with self._locked():
+                held = self._live()
+                if held + need <= self.total_bytes:
+                    entry.write_text(str(need))
+                    break
+            if not waited:
+                waited = True
+                logger.info(
+                    "waiting for memory: %.3g GiB needed, %.3g of %.3g GiB held by other runs",
+                    need / 2**30,
+                    held / 2**30,
+                    self.total_bytes / 2**30,
+                    extra={"action": "memory_wait", "bytes": need},
+                )
+            check()
+            time.sleep(self.poll_s)
+        try:
+            yield
+        finally:
+            entry.unlink(missing_ok=True)
+
+
+class _Unlimited:
+    @contextlib.contextmanager
+    def reserve(self, nbytes: float, *, check: Callable[[], None]) -> Iterator[None]:
+        yield
+
+
+#: The process's budget: unlimited until a worker installs the host's (:func:`use`).
+_current: HostBudget | _Unlimited = _Unlimited()
+
+
+def use(budget: HostBudget | None) -> None:
+    """Install the host budget for this process's runs (a worker at start; ``None``: none)."""
+    global _current
+    _current = budget if budget is not None else _Unlimited()
+
+
+def reserve(nbytes: float, *, check: Callable[[], None]) -> contextlib.AbstractContextManager[None]:
+    """Reserve ``nbytes`` in the installed budget for the duration of a run."""
+    return _current.reserve(nbytes, check=check)

@@ -1,0 +1,115 @@
+"""The host memory budget (quantum/budget.py) across real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ionstack.errors import JobFailure
+from ionstack.quantum.budget import MIN_RESERVED_BYTES, HostBudget
+
+GIB = 1 << 30
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from ionstack.quantum.budget import HostBudget
+    budget = HostBudget(Path(sys.argv[1]), total_bytes=int(sys.argv[2]))
+    with budget.reserve(int(sys.argv[3]), check=lambda: None):
+        print("held", flush=True)
+        time.sleep(600)
+    """
+)
+
+
+def _holder(directory: Path, total: int, size: int) -> subprocess.Popen[str]:
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(directory), str(total), str(size)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stdout.readline().strip() == "held"
+    return child
+
+
+def test_a_run_waits_while_another_process_holds_the_budget(tmp_path: Path) -> None:
+    budget = HostBudget(tmp_path, total_bytes=3 * GIB, poll_s=0.02)
+    holder = _holder(tmp_path, 3 * GIB, 2 * GIB)
+    try:
+        assert budget.held() == 2 * GIB
+        entered = threading.Event()
+
+        def run() -> None:
+            with budget.reserve(2 * GIB, check=lambda: None):
+                entered.set()
+
+        waiter = threading.Thread(target=run)
+        waiter.start()
+        assert not entered.wait(0.5)  # 2 + 2 > 3 GiB: it waits
+        os.kill(holder.pid, signal.SIGKILL)  # a worker killed mid-run leaks nothing
+        holder.wait()
+        assert entered.wait(10)
+        waiter.join()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert budget.held() == 0
+
+
+def test_runs_that_fit_together_do_not_wait(tmp_path: Path) -> None:
+    budget = HostBudget(tmp_path, total_bytes=3 * GIB)
+    holder = _holder(tmp_path, 3 * GIB, 1 * GIB)
+    try:
+        checks: list[int] = []
+        with budget.reserve(2 * GIB, check=lambda: checks.append(1)):
+            assert budget.held() == 3 * GIB
+        assert checks == []
+        assert budget.held() == 1 * GIB
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_run_larger_than_the_budget_fails_at_once(tmp_path: Path) -> None:
+    budget = HostBudget(tmp_path, total_bytes=GIB)
+    with pytest.raises(JobFailure) as failed, budget.reserve(2 * GIB, check=lambda: None):
+        pass
+    assert failed.value.code == "SimulationError"
+    assert "budget" in failed.value.message
+
+
+def test_a_waiting_run_is_stopped_by_its_check(tmp_path: Path) -> None:
+    budget = HostBudget(tmp_path, total_bytes=3 * GIB, poll_s=0.01)
+    holder = _holder(tmp_path, 3 * GIB, 2 * GIB)
+    calls = 0
+
+    def check() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise TimeoutError("cancelled")
+
+    try:
+        started = time.monotonic()
+        with pytest.raises(TimeoutError), budget.reserve(2 * GIB, check=check):
+            pass
+        assert calls == 3 and time.monotonic() - started < 60
+        assert budget.held() == 2 * GIB  # nothing reserved by the run that gave up
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_small_runs_reserve_nothing(tmp_path: Path) -> None:
+    budget = HostBudget(tmp_path, total_bytes=MIN_RESERVED_BYTES)
+    with budget.reserve(MIN_RESERVED_BYTES - 1, check=lambda: None):
+        assert budget.held() == 0

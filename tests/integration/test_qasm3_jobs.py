@@ -375,3 +375,33 @@ def test_symmetry_verification_keeps_the_shots_that_respect_the_ghz_parities(
     assert hist == {k: raw_hist[k] for k in ("0", "15")}  # same seed: the same shots, filtered
     shots = client.get(f"/jobs/{job['id']}/results/shots").json()
     assert len(shots) == sum(hist.values())
+
+
+def test_a_quantum_function_job_clones_to_the_same_energy(client: httpx.Client) -> None:
+    body = {
+        "type": "quantum-function",
+        "backend": "simulator",
+        "input": {
+            "data": {
+                "type": "hamiltonian-energy",
+                "data": {
+                    "hamiltonian": [
+                        {"pauli_string": "ZZ", "coefficient": 1.0},
+                        {"pauli_string": "XX", "coefficient": -0.5},
+                    ],
+                    "ansatz": {
+                        "format": "qasm",
+                        "data": 'OPENQASM 3.0;\ninclude "stdgates.inc";\ninput float[64] t;\n'
+                        "qubit[2] q;\nry(t) q[0];\ncx q[0], q[1];",
+                    },
+                },
+            },
+            "params": [0.4],
+        },
+    }
+    original = wait_for_job(client, submit(client, body))
+    response = client.post(f"/jobs/{original['id']}/clone", json={"name": "again"})
+    assert response.status_code == 201, response.text
+    clone = wait_for_job(client, response.json()["id"])
+    assert clone["status"] == "completed" and clone["name"] == "again"
+    assert clone["results"]["value"] == original["results"]["value"]

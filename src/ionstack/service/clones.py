@@ -15,7 +15,9 @@ The spec gives the body (``CloneJobPayload``: every field optional) and the answ
   instead); a move whose new job would be created ``failed`` (say, too wide for the new
   backend) is a 400 with that failure's message, and the original stays queued.
 
-Another project's job is a 404, as everywhere.
+A ``qctrl.qaoa.v1`` job's ``external_settings.api_credentials`` are never stored: its clone
+takes ``external_settings`` in the body (an ionstack extension). Another project's job is a
+404, as everywhere.
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ class ClonePayload(BaseModel):
     settings: dict[str, Any] | None = None
     dry_run: bool | None = None
     noise: dict[str, Any] | None = None
+    #: ionstack extension: a ``qctrl.qaoa.v1`` job's credentials are never stored, so its
+    #: clone needs them again
+    external_settings: dict[str, Any] | None = None
 
 
 def parse_overrides(body: object) -> ClonePayload:

@@ -401,7 +401,9 @@ WIDE_NONCOMMUTING = {
 def test_gate_that_cannot_be_compiled_fails_with_compilation_error(
     noise: str | None, family: str | None
 ) -> None:
-    c = qis([{"gate": "h", "target": 0}, WIDE_NONCOMMUTING], qubits=12)
+    # qubits 8-11 are touched so that 12 qubits are simulated (the qsim path: gates lowered)
+    last = {"gate": "h", "targets": [8, 9, 10, 11]}
+    c = qis([{"gate": "h", "target": 0}, WIDE_NONCOMMUTING, last], qubits=12)
     with pytest.raises(JobFailure) as info:
         run(
             c,

@@ -25,7 +25,7 @@ key [P]) and ``p(x) = votes(x)/V``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -35,6 +35,7 @@ from ionstack.quantum import sampling
 from ionstack.quantum.circuit import Circuit, Gate
 from ionstack.quantum.noise import NoiseModel
 from ionstack.quantum.simulate import RunResult, run
+from ionstack.quantum.width import used_qubits
 
 Aggregation = Literal["average", "sharpen", "voting"]
 
@@ -140,13 +141,11 @@ def _unflip(result: RunResult, mask: int) -> RunResult:
         if samples is not None
         else dict(sorted({k ^ mask: v for k, v in (result.histogram or {}).items()}.items()))
     )
-    return RunResult(
+    return replace(
+        result,
         probabilities=sampling.frequencies(hist, len(values)),
         histogram=hist,
         samples=values,
-        method=result.method,
-        qubits=result.qubits,
-        engine=result.engine,
     )
 
 
@@ -178,6 +177,10 @@ def run_debiased(
         raise
     except (ValueError, TypeError) as exc:
         raise JobFailure("DebiasingError", f"variant generation failed: {exc}") from exc
+    # Idle qubits (no gate) are not flipped: they stay idle and cost nothing to simulate
+    # (issue 16 §2), so a circuit declared wider than it is gives the same statistics.
+    touched = sum(1 << q for q in used_qubits(circuit))
+    variants = [replace(v, flip_mask=v.flip_mask & touched) for v in variants]
     out = []
     for v in variants:
         result = run(

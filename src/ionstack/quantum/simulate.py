@@ -38,7 +38,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ionstack.errors import JobFailure
-from ionstack.quantum import budget, memory, sampling
+from ionstack.quantum import budget, memory, sampling, width
 from ionstack.quantum import gates as G
 from ionstack.quantum.circuit import Circuit
 from ionstack.quantum.compile import check_family, compile_native
@@ -79,6 +79,11 @@ class RunResult:
         qubits: Circuit width.
         engine: The library path used (``numpy-complex128``, ``qsim-complex64``, ``stim``).
         truncated: The exact dictionary was capped at ``max_outcomes`` entries.
+        simulated_qubits: The width the engine ran: the qubits some gate touches
+            (:mod:`~ionstack.quantum.width`); 0 until :func:`run` sets it.
+        discarded_weight: Matrix-product-state runs: the norm² the bond-dimension cap
+            discarded (summed over truncations; per shot, the largest), else ``None``.
+        max_bond: Matrix-product-state runs: the largest bond dimension reached.
     """
 
     probabilities: Mapping[int, float]
@@ -88,6 +93,9 @@ class RunResult:
     qubits: int
     engine: str
     truncated: bool = False
+    simulated_qubits: int = 0
+    discarded_weight: float | None = None
+    max_bond: int | None = None
 
 
 def _noop() -> None:
@@ -543,6 +551,7 @@ def footprint(
         As :func:`run`, except the ``SimulationError`` of the guard itself.
     """
     _check_shots(shots)
+    circuit = width.compact(circuit, width.used_qubits(circuit))
     threads = threads or memory.cores()
     if (noise is None or noise.is_ideal) and _is_small(circuit.qubits, shots, method):
         return memory.small_footprint(circuit.qubits, shots=shots, max_outcomes=max_outcomes)
@@ -561,6 +570,35 @@ def footprint(
 
 
 def run(
+    circuit: Circuit,
+    *,
+    shots: int | None,
+    noise: NoiseModel | None,
+    seed: int,
+    threads: int = 0,
+    memory_limit_bytes: int | None = None,
+    check: Callable[[], None] | None = None,
+    method: Method | None = None,
+    max_outcomes: int | None = DEFAULT_MAX_OUTCOMES,
+) -> RunResult:
+    """Simulate ``circuit`` on the qubits it uses (issue 16 §2), the answer at its declared
+    width (:mod:`~ionstack.quantum.width`); arguments and errors as :func:`_run`."""
+    used = width.used_qubits(circuit)
+    result = _run(
+        width.compact(circuit, used),
+        shots=shots,
+        noise=noise,
+        seed=seed,
+        threads=threads,
+        memory_limit_bytes=memory_limit_bytes,
+        check=check,
+        method=method,
+        max_outcomes=max_outcomes,
+    )
+    return width.restore(result, used, circuit.qubits)
+
+
+def _run(
     circuit: Circuit,
     *,
     shots: int | None,

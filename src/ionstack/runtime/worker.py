@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -440,7 +440,7 @@ class Worker:
             variants=stored,
             output={
                 "error_mitigation": {"debiasing": {"variants": wire}},
-                "simulation": {"method": variants[0].result.method if variants else "none"},
+                "simulation": _simulation([v.result for v in variants]),
             },
             stats=_billed(held),
             execution_duration_ms=0,
@@ -452,6 +452,22 @@ def _keys(probabilities: Mapping[int, float]) -> dict[str, float]:
         keys = map(str, probabilities.outcomes.tolist())
         return dict(zip(keys, probabilities.probs.tolist(), strict=True))
     return {str(k): float(v) for k, v in sorted(probabilities.items())}
+
+
+def _simulation(results: Sequence[RunResult]) -> dict[str, Any]:
+    """``output.simulation``: the method, the width simulated (the qubits the circuit uses,
+    issue 16 §2) and, for matrix-product states, the bond dimension and discarded weight."""
+    if not results:
+        return {"method": "none"}
+    out: dict[str, Any] = {
+        "method": results[0].method,
+        "simulated_qubits": max(r.simulated_qubits for r in results),
+    }
+    weights = [r.discarded_weight for r in results if r.discarded_weight is not None]
+    if weights:
+        out["max_bond_dimension"] = max(r.max_bond or 0 for r in results)
+        out["discarded_weight"] = max(weights)
+    return out
 
 
 def _billed(held: queue.Claim) -> dict[str, Any]:
@@ -466,7 +482,7 @@ def _exact(result: RunResult, held: queue.Claim) -> queue.Outcome:
         histogram=None,
         shots=None,
         variants=None,
-        output={"simulation": {"method": result.method}},
+        output={"simulation": _simulation([result])},
         stats=_billed(held),
         execution_duration_ms=0,
     )
@@ -479,7 +495,7 @@ def _sampled(result: RunResult, held: queue.Claim) -> queue.Outcome:
         histogram={str(k): int(v) for k, v in sorted(histogram.items())},
         shots=[str(s) for s in (result.samples or [])],
         variants=None,
-        output={"simulation": {"method": result.method}},
+        output={"simulation": _simulation([result])},
         stats=_billed(held),
         execution_duration_ms=0,
     )

@@ -32,7 +32,7 @@ states leave the process (:func:`memory.tune_allocator`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -42,11 +42,19 @@ from ionstack.quantum import budget, memory, sampling, width
 from ionstack.quantum import gates as G
 from ionstack.quantum.circuit import Circuit
 from ionstack.quantum.compile import check_family, compile_native
-from ionstack.quantum.engines import Op, density, qsim, stabilizer, statevector, trajectories
+from ionstack.quantum.engines import (
+    Op,
+    density,
+    mps,
+    qsim,
+    stabilizer,
+    statevector,
+    trajectories,
+)
 from ionstack.quantum.noise import NoiseModel
 from ionstack.quantum.synthesis import lower_gate
 
-Method = Literal["statevector", "stabilizer", "trajectories", "density_matrix"]
+Method = Literal["statevector", "stabilizer", "trajectories", "density_matrix", "mps"]
 
 #: Widest ideal circuit run by the numpy engine (per-call overhead wins below, qsim above).
 NUMPY_MAX_QUBITS = 10
@@ -62,6 +70,11 @@ DEFAULT_MAX_OUTCOMES = 1 << 20
 CHECKPOINT_BYTES = 256 << 20
 #: Ideal qsim runs longer than this many gates are split so ``check`` runs in between.
 QSIM_SEGMENT_GATES = 4000
+#: Wider non-Clifford circuits run as matrix-product states (issue 16 §4; IonQ's simulator
+#: runs 29 qubits), or on a state vector if the MPS cannot and the vector fits.
+STATEVECTOR_MAX_QUBITS = 29
+#: Memory for the prefixes of an exact MPS answer (:meth:`mps.MPS.largest`).
+MPS_ENUM_BYTES = 256 << 20
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -113,8 +126,11 @@ def _ir_op(op: tuple[Any, ...]) -> Op:
     return (op[1], op[2]), (), G.native_zz_matrix(op[3])
 
 
-def _ops(circuit: Circuit, *, max_targets: int | None = None) -> list[Op]:
-    """Engine ops; gates wider than ``max_targets`` are lowered exactly (global phase dropped).
+def _ops(
+    circuit: Circuit, *, max_targets: int | None = None, max_qubits: int | None = None
+) -> list[Op]:
+    """Engine ops; gates with more than ``max_targets`` targets or ``max_qubits`` qubits
+    (controls included) are lowered exactly (global phase dropped).
 
     Raises:
         JobFailure: ``CompilationError`` naming the gate when a wide gate cannot be lowered
@@ -124,7 +140,9 @@ def _ops(circuit: Circuit, *, max_targets: int | None = None) -> list[Op]:
     for i, g in enumerate(circuit.gates):
         if g.name == "nop":
             continue
-        if max_targets is not None and len(g.targets) > max_targets:
+        if (max_targets is not None and len(g.targets) > max_targets) or (
+            max_qubits is not None and len(g.qubits) > max_qubits
+        ):
             try:
                 lowered = lower_gate(g)
             except (ValueError, np.linalg.LinAlgError) as exc:
@@ -265,6 +283,10 @@ def _small_ideal(
     )
 
 
+def _resolved(limit: int) -> int:
+    return memory.available_memory() if isinstance(limit, memory.LazyLimit) else limit
+
+
 def _is_small(n: int, shots: int | None, method: Method | None) -> bool:
     return n <= NUMPY_MAX_QUBITS and method in (None, "statevector") and (shots or 0) < 1 << 22
 
@@ -279,6 +301,7 @@ def _plan_ideal(
     check: Callable[[], None],
     method: Method | None,
     max_outcomes: int | None,
+    limits: mps.Limits,
 ) -> _Plan:
     n = circuit.qubits
     sv = memory.statevector_footprint(
@@ -300,6 +323,19 @@ def _plan_ideal(
             )
         if method == "stabilizer":
             raise ValueError("method 'stabilizer' needs a Clifford circuit")
+    if method == "mps" or (method is None and (n > STATEVECTOR_MAX_QUBITS or sv.peak > limit)):
+        try:
+            return _plan_mps_ideal(
+                circuit,
+                shots=shots,
+                seed=seed,
+                check=check,
+                max_outcomes=max_outcomes,
+                limits=limits,
+            )
+        except JobFailure:
+            if method == "mps" or sv.peak > _resolved(limit):
+                raise
     if n <= NUMPY_MAX_QUBITS:  # the numpy engine, forced or for very many shots
         sv = memory.small_footprint(n, shots=shots, max_outcomes=max_outcomes)
 
@@ -459,6 +495,7 @@ def _plan_noisy(
     limit: int,
     check: Callable[[], None],
     method: Method | None,
+    limits: mps.Limits,
 ) -> _Plan:
     if shots is None:
         raise ValueError("a noisy simulation samples shots; shots=None is ideal-only")
@@ -482,12 +519,181 @@ def _plan_noisy(
             return _Plan(fp, execute)
         if method == "stabilizer":
             raise ValueError("method 'stabilizer' needs a Clifford circuit")
+    if method == "mps" or (method is None and n > STATEVECTOR_MAX_QUBITS):
+        return _plan_mps_noisy(n, gates, model, shots=shots, seed=seed, check=check, limits=limits)
     chosen = _choose_noisy(n, len(gates), shots, method)
     if chosen == "density_matrix":
         return _plan_density(n, gates, model, shots=shots, seed=seed, check=check)
     return _plan_trajectories(
         n, gates, model, shots=shots, seed=seed, threads=threads, limit=limit, check=check
     )
+
+
+# --------------------------------------------------------------------------- mps
+
+
+def _too_entangled(n: int, exc: mps.TooEntangled, limits: mps.Limits) -> JobFailure:
+    return JobFailure(
+        "SimulationError",
+        f"the {n}-qubit circuit is too entangled for a matrix-product state: with bond "
+        f"dimension capped at {limits.max_bond}, truncation discarded {exc.discarded:.3g} of "
+        f"the state (allowed: {limits.max_discarded:g})",
+    )
+
+
+def _mps_cost(n: int, ops: Sequence[Op], limits: mps.Limits, repeats: float) -> list[float]:
+    """A-priori bond bounds (log₂) of ``ops``; fails if the run would take too long."""
+    bounds = mps.bond_bounds(n, ops)
+    took = repeats * mps.seconds(mps.work(n, ops, limits.max_bond), len(ops))
+    if took > limits.max_seconds:
+        widest = max(bounds, default=0.0)
+        raise JobFailure(
+            "SimulationError",
+            f"the {n}-qubit circuit is too entangled to simulate: a state vector needs "
+            f"2^{n} amplitudes and a matrix-product state bond dimensions up to 2^{widest:.0f} "
+            f"(capped at {limits.max_bond}), about {took:.3g} s (limit {limits.max_seconds:g} s)",
+        )
+    return bounds
+
+
+def _mps_footprint(
+    n: int, bounds: list[float], limits: mps.Limits, *, states: float, answer: float
+) -> memory.Footprint:
+    chi = min(2.0 ** max(bounds, default=0.0), limits.max_bond)
+    state = mps.state_bytes(n, limits.max_bond, bounds)
+    svd = 16 * 8 * (2 * chi) ** 2  # θ, its SVD factors and the updated pair
+    peak = memory.BASE_BYTES + states * state + svd + answer
+    return memory.Footprint(
+        method="mps", engine="numpy-mps", state=state, peak=peak, what="matrix-product state"
+    )
+
+
+def _mps_result(result: RunResult, states: Sequence[mps.MPS]) -> RunResult:
+    """With the largest discarded weight and bond dimension of the states sampled."""
+    return replace(
+        result,
+        discarded_weight=max((s.discarded for s in states), default=0.0),
+        max_bond=max((s.peak_bond for s in states), default=1),
+    )
+
+
+def _plan_mps_ideal(
+    circuit: Circuit,
+    *,
+    shots: int | None,
+    seed: int,
+    check: Callable[[], None],
+    max_outcomes: int | None,
+    limits: mps.Limits,
+) -> _Plan:
+    n = circuit.qubits
+    ops = _ops(circuit, max_qubits=2)
+    bounds = _mps_cost(n, ops, limits, 1.0)
+    chi = min(2.0 ** max(bounds, default=0.0), limits.max_bond)
+    if shots is None:
+        cap = max(1024, int(MPS_ENUM_BYTES // (3 * 2 * 16 * chi)))
+        keep = cap if max_outcomes is None else min(cap, max_outcomes)
+        answer = min(2.0**n, keep) * (3 * 2 * 16 * chi + 32)
+    else:
+        answer = shots * (3 * 16 * chi + memory.SHOT_BYTES + memory.OUTCOME_BYTES + 8 * n)
+    fp = _mps_footprint(n, bounds, limits, states=1, answer=answer)
+
+    def execute() -> RunResult:
+        try:
+            state = mps.simulate(
+                n, ops, max_bond=limits.max_bond, max_discarded=limits.max_discarded, check=check
+            )
+        except mps.TooEntangled as exc:
+            raise _too_entangled(n, exc, limits) from exc
+        if shots is None:
+            keys, probs, truncated = state.largest(keep)
+            result = RunResult(
+                probabilities=sampling.Probabilities(keys, probs),
+                histogram=None,
+                samples=None,
+                method="mps",
+                qubits=n,
+                engine="numpy-mps",
+                truncated=truncated,
+            )
+        else:
+            samples = state.sample(shots, sampling.derive_rng(seed, "shots"))
+            result = _sampled(
+                samples, sampling.histogram(samples), shots, method="mps", n=n, engine="numpy-mps"
+            )
+        return _mps_result(result, [state])
+
+    return _Plan(fp, execute)
+
+
+def _plan_mps_noisy(
+    n: int,
+    gates: list[tuple[tuple[int, ...], np.ndarray]],
+    model: NoiseModel,
+    *,
+    shots: int,
+    seed: int,
+    check: Callable[[], None],
+    limits: mps.Limits,
+) -> _Plan:
+    """Error-pattern grouping (:mod:`.engines.trajectories`) on matrix-product states: each
+    distinct pattern continues the last ideal checkpoint before its first error."""
+    probs = np.array([model.error_probability(len(q)) for q, _ in gates], dtype=np.float64)
+    kinds = np.array([3 if len(q) == 1 else 15 for q, _ in gates], dtype=np.int64)
+    patterns, group = trajectories.draw_patterns(
+        probs, kinds, shots, sampling.derive_rng(seed, "patterns")
+    )
+    program = trajectories.Program.from_gates(n, gates)
+    ideal = program.ops(0, ())
+    nblocks = max(1, len(program.blocks))
+    first = trajectories.starts(program, patterns, nblocks)
+    repeats = 1.0 + sum(1 - f / nblocks for f in first)
+    bounds = _mps_cost(n, ideal, limits, repeats)
+    chi = min(2.0 ** max(bounds, default=0.0), limits.max_bond)
+    held = trajectories.peak_states(program, patterns, nblocks)
+    answer = shots * (memory.SHOT_BYTES + memory.OUTCOME_BYTES + 8 * 4) + 3 * 16 * chi * shots
+    fp = _mps_footprint(n, bounds, limits, states=held + 1, answer=answer)
+    worst: list[mps.MPS] = []  # the most truncated state sampled so far, and the widest
+
+    def apply(w: int, ops: Sequence[Op], init: Any) -> Any:
+        return mps.simulate(
+            w,
+            ops,
+            max_bond=limits.max_bond,
+            max_discarded=limits.max_discarded,
+            initial=init,
+            check=check,
+        )
+
+    rng = sampling.derive_rng(seed, "outcomes")
+
+    def sample(psi: Any, k: int) -> np.ndarray:
+        worst[:] = [
+            max([*worst, psi], key=lambda s: s.discarded),
+            max([*worst, psi], key=lambda s: s.peak_bond),
+        ]
+        out: np.ndarray = psi.sample(k, rng)
+        return out
+
+    def execute() -> RunResult:
+        try:
+            samples = trajectories.evaluate(
+                program,
+                patterns,
+                group,
+                apply=apply,
+                check=check,
+                sample=sample,
+                max_checkpoints=nblocks,
+            )
+        except mps.TooEntangled as exc:
+            raise _too_entangled(n, exc, limits) from exc
+        result = _sampled(
+            samples, sampling.histogram(samples), shots, method="mps", n=n, engine="numpy-mps"
+        )
+        return _mps_result(result, worst)
+
+    return _Plan(fp, execute)
 
 
 def _plan(
@@ -501,6 +707,7 @@ def _plan(
     check: Callable[[], None],
     method: Method | None,
     max_outcomes: int | None,
+    limits: mps.Limits,
 ) -> _Plan:
     if noise is None or noise.is_ideal:
         if noise is not None:
@@ -514,6 +721,7 @@ def _plan(
             check=check,
             method=method,
             max_outcomes=max_outcomes,
+            limits=limits,
         )
     return _plan_noisy(
         circuit,
@@ -524,6 +732,7 @@ def _plan(
         limit=limit,
         check=check,
         method=method,
+        limits=limits,
     )
 
 
@@ -540,6 +749,7 @@ def footprint(
     memory_limit_bytes: int | None = None,
     method: Method | None = None,
     max_outcomes: int | None = DEFAULT_MAX_OUTCOMES,
+    mps_limits: mps.Limits | None = None,
 ) -> memory.Footprint:
     """The path :func:`run` takes for these arguments and the memory it will need, estimated
     before anything large is allocated (the figure the guard compares with the limit).
@@ -566,6 +776,7 @@ def footprint(
         check=_noop,
         method=method,
         max_outcomes=max_outcomes,
+        limits=mps_limits or mps.Limits(),
     ).footprint
 
 
@@ -580,6 +791,7 @@ def run(
     check: Callable[[], None] | None = None,
     method: Method | None = None,
     max_outcomes: int | None = DEFAULT_MAX_OUTCOMES,
+    mps_limits: mps.Limits | None = None,
 ) -> RunResult:
     """Simulate ``circuit`` on the qubits it uses (issue 16 §2), the answer at its declared
     width (:mod:`~ionstack.quantum.width`); arguments and errors as :func:`_run`."""
@@ -594,6 +806,7 @@ def run(
         check=check,
         method=method,
         max_outcomes=max_outcomes,
+        mps_limits=mps_limits,
     )
     return width.restore(result, used, circuit.qubits)
 
@@ -609,6 +822,7 @@ def _run(
     check: Callable[[], None] | None = None,
     method: Method | None = None,
     max_outcomes: int | None = DEFAULT_MAX_OUTCOMES,
+    mps_limits: mps.Limits | None = None,
 ) -> RunResult:
     """Simulate ``circuit`` (semantics.md §2.3 ideal, §4 noisy).
 
@@ -626,8 +840,12 @@ def _run(
             RAM, at most 90 % of the memory available now.
         check: Called between units of work (trajectory groups, density-matrix gate blocks,
             ideal gate segments); raise from it to cancel or time out.
-        method: Force ``statevector``, ``stabilizer``, ``trajectories`` or
-            ``density_matrix`` (tests, benchmarks); ``None`` chooses automatically.
+        method: Force ``statevector``, ``stabilizer``, ``trajectories``,
+            ``density_matrix`` or ``mps`` (tests, benchmarks); ``None`` chooses automatically:
+            wider than ``STATEVECTOR_MAX_QUBITS`` (or beyond the memory limit), a non-Clifford
+            circuit runs as a matrix-product state, ideal or noisy.
+        mps_limits: The bond-dimension cap, the truncation allowed and the time budget of
+            matrix-product-state runs (:class:`~ionstack.quantum.engines.mps.Limits`).
         max_outcomes: Cap on the entries of an exact probability dictionary (largest kept;
             ties at the cut keep the higher outcomes).
 
@@ -636,8 +854,10 @@ def _run(
 
     Raises:
         JobFailure: ``SimulationError`` when the memory estimate exceeds the limit (before
-            anything large is allocated); ``UnsupportedGate`` for native gates of the wrong
-            family; ``CompilationError``.
+            anything large is allocated), when a matrix-product state would take longer
+            than ``mps_limits.max_seconds`` (before it starts) or its truncation discards
+            more than ``mps_limits.max_discarded`` (as soon as it does); ``UnsupportedGate``
+            for native gates of the wrong family; ``CompilationError``.
         ValueError: invalid ``shots`` or an impossible forced ``method``.
     """
     _check_shots(shots)
@@ -661,6 +881,7 @@ def _run(
         check=check,
         method=method,
         max_outcomes=max_outcomes,
+        limits=mps_limits or mps.Limits(),
     )
     memory.guard(plan.footprint, limit, circuit.qubits)
     with budget.reserve(plan.footprint.peak, check=check):  # the host's, shared by its workers

@@ -33,6 +33,7 @@ import numpy as np
 from ionstack.errors import JobFailure
 from ionstack.quantum import sampling
 from ionstack.quantum.circuit import Circuit, Gate
+from ionstack.quantum.engines.mps import Limits
 from ionstack.quantum.noise import NoiseModel
 from ionstack.quantum.simulate import RunResult, run
 from ionstack.quantum.width import used_qubits
@@ -159,6 +160,7 @@ def run_debiased(
     threads: int = 0,
     memory_limit_bytes: int | None = None,
     check: Callable[[], None] | None = None,
+    mps_limits: Limits | None = None,
 ) -> list[VariantResult]:
     """Run every debiasing variant of ``circuit`` (semantics.md §2.5).
 
@@ -191,6 +193,7 @@ def run_debiased(
             threads=threads,
             memory_limit_bytes=memory_limit_bytes,
             check=check,
+            mps_limits=mps_limits,
         )
         out.append(VariantResult(variant=v, result=_unflip(result, v.flip_mask)))
     return out

@@ -32,6 +32,7 @@ from ionstack.logs import job_event
 from ionstack.metrics import Metrics
 from ionstack.quantum import budget
 from ionstack.quantum.circuit import parse_input
+from ionstack.quantum.engines.mps import Limits
 from ionstack.quantum.noise import NoiseModel, noise_model
 from ionstack.quantum.sampling import Probabilities
 from ionstack.quantum.simulate import RunResult, run
@@ -292,6 +293,7 @@ class Worker:
                     threads=threads,
                     memory_limit_bytes=memory,
                     check=check,
+                    mps_limits=mps_limits(self.settings),
                 )
                 outcome = _sampled(result, held)
             outcome = self._symmetry_verified(held, circuit, outcome, check)
@@ -309,6 +311,7 @@ class Worker:
                 threads=threads,
                 memory_limit_bytes=memory,
                 check=check,
+                mps_limits=mps_limits(self.settings),
             )
             return _exact(result, held)
         seed = int(noise.get("seed") or derived_seed(held.job_id))
@@ -322,6 +325,7 @@ class Worker:
             threads=threads,
             memory_limit_bytes=memory,
             check=check,
+            mps_limits=mps_limits(self.settings),
         )
         return self._symmetry_verified(held, circuit, _sampled(result, held), check)
 
@@ -400,6 +404,7 @@ class Worker:
             threads=self.settings.engine_threads,
             memory_limit_bytes=self.settings.memory_limit_bytes,
             check=check,
+            mps_limits=mps_limits(self.settings),
         )
         pooled: Counter[int] = Counter()
         samples: list[str] = []
@@ -445,6 +450,15 @@ class Worker:
             stats=_billed(held),
             execution_duration_ms=0,
         )
+
+
+def mps_limits(settings: Settings) -> Limits:
+    """The matrix-product-state limits of the settings; the time budget is the timeout."""
+    return Limits(
+        max_bond=settings.mps_max_bond,
+        max_discarded=settings.mps_max_discarded,
+        max_seconds=settings.simulation_timeout_s,
+    )
 
 
 def _keys(probabilities: Mapping[int, float]) -> dict[str, float]:

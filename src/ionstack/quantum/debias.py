@@ -10,8 +10,9 @@ Symmetrization chosen here: **measurement (bit-flip) twirling**, one of the symm
 IonQ's debiasing work (arXiv 2301.07233, S9: different qubit assignments, gate decompositions
 and readout symmetrization). Variant v appends an X on a random subset ``flip_mask`` of the
 qubits just before measurement (``x`` for QIS circuits, ``gpi(0)`` = X for native ones) and
-XORs the measured outcomes with ``flip_mask`` afterwards. The logical distribution is unchanged
-while any readout or state-dependent bias is averaged over both bit values; the extra X merges
+XORs the measured outcomes with ``flip_mask`` afterwards (only qubits some gate touches are
+flipped: idle ones stay idle and are not simulated, issue 16 §2). The logical distribution is
+unchanged while any readout or state-dependent bias is averaged over both bit values; the X merges
 into each qubit's last single-qubit gate when compiled, so the variants differ as physical
 circuits. The placement (``qubit_map``) is recorded; the emulator's noise is uniform across
 qubits, so it does not need simulating the whole chip. Results are reported in **logical**

@@ -14,6 +14,12 @@ Engine choice (measured, bench/README.md):
   receive noise") and run by error-pattern grouping (``"trajectories"``), by an exact density
   matrix for few qubits and many distinct patterns (``"density_matrix"``), or by stim for wide
   Clifford circuits.
+* wider than ``STATEVECTOR_MAX_QUBITS`` (or past the memory limit) and not Clifford: a
+  matrix-product state (``"mps"``, :mod:`.engines.mps`), ideal or noisy (error-pattern grouping
+  on MPS checkpoints), when its a-priori bond bounds fit the time budget (issue 16 §4).
+
+Every run simulates the qubits some gate touches only, the answer restored at the declared
+width (:mod:`~ionstack.quantum.width`, issue 16 §2).
 
 Reproducibility: the same (circuit, shots, model, seed) gives byte-identical results in any
 process: every random draw comes from PCG64 streams hashed from the seed

@@ -298,10 +298,11 @@ class Limits:
     max_seconds: float = 600.0
 
 
-#: Floating-point rate of the two-site updates (numpy SVDs, complex128), and the Python cost of
-#: one op, measured on this machine (bench/README.md, "36 qubits"); the estimate is deliberately
-#: generous to fail only what could not finish.
-FLOPS = 2e9
+#: Effective rate of :func:`work`'s count (numpy SVDs, QRs and contractions, complex128) and
+#: the Python cost of one op, fitted on this machine at load 6 on 2 cores: 36-qubit depth-12
+#: and depth-14 random circuits (bond 64, 128) took 5.1–6.4 s and 32 s, estimated 4.2 s and 30 s
+#: (bench/README.md, "36 qubits").
+FLOPS = 3e8
 OP_SECONDS = 40e-6
 
 

@@ -299,10 +299,10 @@ class Limits:
 
 
 #: Effective rate of :func:`work`'s count (numpy SVDs, QRs and contractions, complex128) and
-#: the Python cost of one op, fitted on this machine at load 6 on 2 cores: 36-qubit depth-12
-#: and depth-14 random circuits (bond 64, 128) took 5.1–6.4 s and 32 s, estimated 4.2 s and 30 s
-#: (bench/README.md, "36 qubits").
-FLOPS = 3e8
+#: the Python cost of one op, fitted on this machine (2 cores shared, load 5–7): 36-qubit
+#: random circuits of depth 12, 14, 16 (bonds 64, 128, 256; 1000 shots) took 2.3–6.4 s,
+#: 2.4–32 s and 23 s; estimated 1.4 s, 9.1 s and 66 s (bench/README.md, "36 qubits").
+FLOPS = 1e9
 OP_SECONDS = 40e-6
 
 

@@ -23,6 +23,11 @@ memory and imports do not leak between them; threads = ``--threads``):
     1000-shot sampling), interleaved rounds; ratio = median over rounds of ionstack's time over
     the lower library's time in the same round. Goal: ≤ 2× the lowest.
 
+(d) 36 qubits (issue 16 §5; ``--only d``): GHZ under forte-1 noise, and a depth-4 random
+    circuit with a nearest-neighbour CNOT brick ideal and under forte-1 noise, 1000 shots:
+    ``run`` (stim, matrix-product states) against Aer's MPS method and quimb's ``CircuitMPS``
+    (when importable), time and the peak resident memory each run adds.
+
 Times are wall-clock medians: of the runs (a, b; run in rounds, each round measuring every
 side once in turn), of the per-call means of the rounds (c; the best round is printed too).
 Other processes share the CPU on a busy machine: the load average is printed with the

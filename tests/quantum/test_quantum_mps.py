@@ -13,7 +13,7 @@ import pytest
 from qhelpers import dense, qis, random_qis
 
 from ionstack.errors import JobFailure
-from ionstack.quantum import debias
+from ionstack.quantum import debias, simulate
 from ionstack.quantum.engines import mps, statevector
 from ionstack.quantum.noise import noise_model
 from ionstack.quantum.simulate import _ops, footprint, run
@@ -171,3 +171,21 @@ def test_a_circuit_beyond_every_method_fails_before_it_runs() -> None:
         with pytest.raises(JobFailure) as info:
             run(c, shots=100, noise=noise, seed=1, mps_limits=limits)
         assert info.value.code == "SimulationError"
+
+
+def test_wide_circuits_too_entangled_for_an_mps_fall_back_to_a_state_vector_that_fits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the same choice as past 29 qubits, at 14 (a 30-qubit state vector is 8 GiB)
+    monkeypatch.setattr(simulate, "STATEVECTOR_MAX_QUBITS", 12)
+    low = qis([*_ghz(14), {"gate": "t", "target": 3}])
+    assert run(low, shots=None, noise=None, seed=0).method == "mps"
+    assert run(low, shots=50, noise=noise_model("forte-1"), seed=0).method == "mps"
+    deep = qis(random_qis(14, 6, seed=3), qubits=14)
+    tight = mps.Limits(max_seconds=1e-4)
+    assert run(deep, shots=None, noise=None, seed=0, mps_limits=tight).method == "statevector"
+    noisy = run(deep, shots=50, noise=noise_model("forte-1"), seed=0, mps_limits=tight)
+    assert noisy.method == "trajectories"
+    with pytest.raises(JobFailure) as info:  # and when the state vector does not fit either
+        run(deep, shots=None, noise=None, seed=0, mps_limits=tight, memory_limit_bytes=1 << 20)
+    assert "too entangled to simulate" in info.value.message

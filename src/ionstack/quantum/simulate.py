@@ -526,7 +526,14 @@ def _plan_noisy(
         if method == "stabilizer":
             raise ValueError("method 'stabilizer' needs a Clifford circuit")
     if method == "mps" or (method is None and n > STATEVECTOR_MAX_QUBITS):
-        return _plan_mps_noisy(n, gates, model, shots=shots, seed=seed, check=check, limits=limits)
+        try:
+            return _plan_mps_noisy(
+                n, gates, model, shots=shots, seed=seed, check=check, limits=limits
+            )
+        except JobFailure:
+            if method == "mps" or n > STATEVECTOR_MAX_QUBITS + 2:
+                raise  # (31 qubits: the widest state vector 24 GiB could hold)
+            # too entangled for an MPS: state-vector trajectories, if the memory guard lets them
     chosen = _choose_noisy(n, len(gates), shots, method)
     if chosen == "density_matrix":
         return _plan_density(n, gates, model, shots=shots, seed=seed, check=check)

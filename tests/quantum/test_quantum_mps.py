@@ -189,3 +189,15 @@ def test_wide_circuits_too_entangled_for_an_mps_fall_back_to_a_state_vector_that
     with pytest.raises(JobFailure) as info:  # and when the state vector does not fit either
         run(deep, shots=None, noise=None, seed=0, mps_limits=tight, memory_limit_bytes=1 << 20)
     assert "too entangled to simulate" in info.value.message
+    # an MPS that the cap might truncate gives way to a state vector that fits; with none
+    # fitting, it runs and reports what the cap discarded
+    capped = mps.Limits(max_bond=4, max_discarded=100.0)  # (a sum over truncations)
+    assert run(deep, shots=None, noise=None, seed=0, mps_limits=capped).method == "statevector"
+    noisy = run(deep, shots=50, noise=noise_model("forte-1"), seed=0, mps_limits=capped)
+    assert noisy.method == "trajectories"
+    vector = int(footprint(deep, shots=50, noise=None, method="statevector").peak)
+    small = run(
+        deep, shots=50, noise=None, seed=0, mps_limits=capped, memory_limit_bytes=vector - 1
+    )
+    assert small.method == "mps" and small.max_bond == 4
+    assert small.discarded_weight is not None and small.discarded_weight > 0.01

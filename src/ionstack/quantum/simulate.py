@@ -330,6 +330,8 @@ def _plan_ideal(
         if method == "stabilizer":
             raise ValueError("method 'stabilizer' needs a Clifford circuit")
     if method == "mps" or (method is None and (n > STATEVECTOR_MAX_QUBITS or sv.peak > limit)):
+        # an exact MPS first; then a state vector that fits; then an MPS that may truncate
+        fits = method is None and sv.peak <= _resolved(limit)
         try:
             return _plan_mps_ideal(
                 circuit,
@@ -338,9 +340,10 @@ def _plan_ideal(
                 check=check,
                 max_outcomes=max_outcomes,
                 limits=limits,
+                exact_only=fits,
             )
         except JobFailure:
-            if method == "mps" or sv.peak > _resolved(limit):
+            if not fits:
                 raise
     if n <= NUMPY_MAX_QUBITS:  # the numpy engine, forced or for very many shots
         sv = memory.small_footprint(n, shots=shots, max_outcomes=max_outcomes)
@@ -526,14 +529,23 @@ def _plan_noisy(
         if method == "stabilizer":
             raise ValueError("method 'stabilizer' needs a Clifford circuit")
     if method == "mps" or (method is None and n > STATEVECTOR_MAX_QUBITS):
+        # up to 31 qubits (the widest state vector 24 GiB holds), an MPS that might truncate
+        # gives way to state-vector trajectories, if the memory guard lets them run
+        vector = method is None and n <= STATEVECTOR_MAX_QUBITS + 2
         try:
             return _plan_mps_noisy(
-                n, gates, model, shots=shots, seed=seed, check=check, limits=limits
+                n,
+                gates,
+                model,
+                shots=shots,
+                seed=seed,
+                check=check,
+                limits=limits,
+                exact_only=vector,
             )
         except JobFailure:
-            if method == "mps" or n > STATEVECTOR_MAX_QUBITS + 2:
-                raise  # (31 qubits: the widest state vector 24 GiB could hold)
-            # too entangled for an MPS: state-vector trajectories, if the memory guard lets them
+            if not vector:
+                raise
     chosen = _choose_noisy(n, len(gates), shots, method)
     if chosen == "density_matrix":
         return _plan_density(n, gates, model, shots=shots, seed=seed, check=check)
@@ -554,9 +566,14 @@ def _too_entangled(n: int, exc: mps.TooEntangled, limits: mps.Limits) -> JobFail
     )
 
 
-def _mps_cost(n: int, ops: Sequence[Op], limits: mps.Limits, repeats: float) -> list[float]:
-    """A-priori bond bounds (log₂) of ``ops``; fails if the run would take too long."""
+def _mps_cost(
+    n: int, ops: Sequence[Op], limits: mps.Limits, repeats: float, *, exact_only: bool = False
+) -> list[float]:
+    """A-priori bond bounds (log₂) of ``ops``; fails if the run would take too long, or, with
+    ``exact_only`` (a state vector can run it instead), if the cap might truncate."""
     bounds = mps.bond_bounds(n, ops)
+    if exact_only and 2.0 ** max(bounds, default=0.0) > limits.max_bond:
+        raise JobFailure("SimulationError", "the bond-dimension cap might truncate")
     took = repeats * mps.seconds(mps.work(n, ops, limits.max_bond), len(ops))
     if took > limits.max_seconds:
         widest = max(bounds, default=0.0)
@@ -598,10 +615,11 @@ def _plan_mps_ideal(
     check: Callable[[], None],
     max_outcomes: int | None,
     limits: mps.Limits,
+    exact_only: bool = False,
 ) -> _Plan:
     n = circuit.qubits
     ops = _ops(circuit, max_qubits=2)
-    bounds = _mps_cost(n, ops, limits, 1.0)
+    bounds = _mps_cost(n, ops, limits, 1.0, exact_only=exact_only)
     chi = min(2.0 ** max(bounds, default=0.0), limits.max_bond)
     if shots is None:
         cap = max(1024, int(MPS_ENUM_BYTES // (3 * 2 * 16 * chi)))
@@ -648,6 +666,7 @@ def _plan_mps_noisy(
     seed: int,
     check: Callable[[], None],
     limits: mps.Limits,
+    exact_only: bool = False,
 ) -> _Plan:
     """Error-pattern grouping (:mod:`.engines.trajectories`) on matrix-product states: each
     distinct pattern continues the last ideal checkpoint before its first error."""
@@ -661,7 +680,7 @@ def _plan_mps_noisy(
     nblocks = max(1, len(program.blocks))
     first = trajectories.starts(program, patterns, nblocks)
     repeats = 1.0 + sum(1 - f / nblocks for f in first)
-    bounds = _mps_cost(n, ideal, limits, repeats)
+    bounds = _mps_cost(n, ideal, limits, repeats, exact_only=exact_only)
     chi = min(2.0 ** max(bounds, default=0.0), limits.max_bond)
     held = trajectories.peak_states(program, patterns, nblocks)
     answer = shots * (memory.SHOT_BYTES + memory.OUTCOME_BYTES + 8 * 4) + 3 * 16 * chi * shots

@@ -678,11 +678,15 @@ def _plan_mps_noisy(
     program = trajectories.Program.from_gates(n, gates)
     ideal = program.ops(0, ())
     nblocks = max(1, len(program.blocks))
-    first = trajectories.starts(program, patterns, nblocks)
+    # checkpoints within CHECKPOINT_BYTES (as state-vector trajectories), counted as full
+    # states though copies share the tensors no gate has replaced since
+    state = mps.state_bytes(n, limits.max_bond, mps.bond_bounds(n, ideal))
+    max_checkpoints = max(1, min(nblocks, int(CHECKPOINT_BYTES // state)))
+    first = trajectories.starts(program, patterns, max_checkpoints)
     repeats = 1.0 + sum(1 - f / nblocks for f in first)
     bounds = _mps_cost(n, ideal, limits, repeats, exact_only=exact_only)
     chi = min(2.0 ** max(bounds, default=0.0), limits.max_bond)
-    held = trajectories.peak_states(program, patterns, nblocks)
+    held = trajectories.peak_states(program, patterns, max_checkpoints)
     answer = shots * (memory.SHOT_BYTES + memory.OUTCOME_BYTES + 8 * 4) + 3 * 16 * chi * shots
     fp = _mps_footprint(n, bounds, limits, states=held + 1, answer=answer)
     worst: list[mps.MPS] = []  # the most truncated state sampled so far, and the widest
@@ -716,7 +720,7 @@ def _plan_mps_noisy(
                 apply=apply,
                 check=check,
                 sample=sample,
-                max_checkpoints=nblocks,
+                max_checkpoints=max_checkpoints,
             )
         except mps.TooEntangled as exc:
             raise _too_entangled(n, exc, limits) from exc

@@ -330,21 +330,24 @@ def _plan_ideal(
         if method == "stabilizer":
             raise ValueError("method 'stabilizer' needs a Clifford circuit")
     if method == "mps" or (method is None and (n > STATEVECTOR_MAX_QUBITS or sv.peak > limit)):
-        # an exact MPS first; then a state vector that fits; then an MPS that may truncate
+        # sampled: an exact MPS first; then a state vector that fits; then an MPS that may
+        # truncate. Exact probabilities: a state vector that fits (its largest outcomes are
+        # exactly the largest; an MPS enumerates the likeliest it finds), else an MPS.
         fits = method is None and sv.peak <= _resolved(limit)
-        try:
-            return _plan_mps_ideal(
-                circuit,
-                shots=shots,
-                seed=seed,
-                check=check,
-                max_outcomes=max_outcomes,
-                limits=limits,
-                exact_only=fits,
-            )
-        except JobFailure:
-            if not fits:
-                raise
+        if not (fits and shots is None):
+            try:
+                return _plan_mps_ideal(
+                    circuit,
+                    shots=shots,
+                    seed=seed,
+                    check=check,
+                    max_outcomes=max_outcomes,
+                    limits=limits,
+                    exact_only=fits,
+                )
+            except JobFailure:
+                if not fits:
+                    raise
     if n <= NUMPY_MAX_QUBITS:  # the numpy engine, forced or for very many shots
         sv = memory.small_footprint(n, shots=shots, max_outcomes=max_outcomes)
 

@@ -23,6 +23,11 @@ memory and imports do not leak between them; threads = ``--threads``):
     1000-shot sampling), interleaved rounds; ratio = median over rounds of ionstack's time over
     the lower library's time in the same round. Goal: ≤ 2× the lowest.
 
+(d) 36 qubits (issue 16 §5; ``--only d``): GHZ under forte-1 noise, and a depth-4 random
+    circuit with a nearest-neighbour CNOT brick ideal and under forte-1 noise, 1000 shots:
+    ``run`` (stim, matrix-product states) against Aer's MPS method and quimb's ``CircuitMPS``
+    (when importable), time and the peak resident memory each run adds.
+
 Times are wall-clock medians: of the runs (a, b; run in rounds, each round measuring every
 side once in turn), of the per-call means of the rounds (c; the best round is printed too).
 Other processes share the CPU on a busy machine: the load average is printed with the
@@ -288,6 +293,136 @@ def crossover(task: dict[str, Any]) -> dict[str, Any]:
     return {"rows": out}
 
 
+# --------------------------------------------------------------------------- 36 qubits (d)
+
+WIDE = 36
+
+
+def _wide_circuit(task: dict[str, Any]) -> Any:
+    from ionstack.quantum import parse_circuit
+
+    n = task["n"]
+    if task["circuit"] == "ghz":
+        gates = [{"gate": "h", "target": 0}] + [
+            {"gate": "cnot", "control": i, "target": i + 1} for i in range(n - 1)
+        ]
+    else:  # low entanglement: depth 4 of random rotations and a nearest-neighbour CNOT brick
+        gates = random_layers(n, 4, task["seed"])
+    return parse_circuit(gates, gateset="qis", qubits=n)
+
+
+def _status(field: str) -> int:
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _peaked(run_it: Any) -> dict[str, Any]:
+    """Time ``run_it()`` and the resident memory it adds at its peak (VmHWM, reset first)."""
+    import gc
+
+    gc.collect()
+    before = _status("VmRSS")
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+        f.write("5")
+    t0 = time.perf_counter()
+    extra = run_it() or {}
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "peak_mib": (_status("VmHWM") - before) / 2**20, **extra}
+
+
+def wide_ours(task: dict[str, Any]) -> dict[str, Any]:
+    from ionstack.quantum import noise_model, run
+
+    c = _wide_circuit(task)
+    noise = noise_model(task["noise"]) if task["noise"] else None
+    run(c.__class__(qubits=2, gateset="qis", gates=c.gates[:1]), shots=10, noise=noise, seed=1)
+
+    def go() -> dict[str, Any]:
+        r = run(c, shots=task["shots"], noise=noise, seed=7, threads=task["threads"])
+        ghz = sum((r.histogram or {}).get(k, 0) for k in (0, (1 << task["n"]) - 1))
+        return {
+            "method": r.method,
+            "bond": r.max_bond,
+            "discarded": r.discarded_weight,
+            "ghz_fraction": ghz / task["shots"],
+        }
+
+    return _peaked(go)
+
+
+def _aer_circuit(task: dict[str, Any]) -> Any:
+    """The QIS circuit for Aer, measured. (The circuit compiled to forte's native gates, as
+    2×2/4×4 unitaries, sampled wrongly on Aer 0.18: the native GHZ-4 gave 0101/1010 where
+    qiskit's Statevector and ionstack give 0000/1111; so Aer gets the QIS gates, with the
+    depolarizing noise after each of them: fewer noisy gates than the native circuit has.)"""
+    from qiskit import QuantumCircuit
+
+    qc = QuantumCircuit(task["n"])
+    for g in _wide_circuit(task).gates:
+        if g.name == "x" and g.controls:
+            qc.cx(g.controls[0], g.targets[0])
+        elif g.name == "h":
+            qc.h(g.targets[0])
+        else:
+            getattr(qc, g.name)(g.rotation, g.targets[0])
+    qc.measure_all()
+    return qc
+
+
+def wide_aer(task: dict[str, Any]) -> dict[str, Any]:
+    from qiskit_aer import AerSimulator
+    from qiskit_aer.noise import NoiseModel, depolarizing_error
+
+    from ionstack.quantum import noise_model
+
+    qc = _aer_circuit(task)
+    options: dict[str, Any] = {
+        "method": task.get("method", "matrix_product_state"),
+        "max_parallel_threads": task["threads"],
+    }
+    if options["method"] == "matrix_product_state":
+        options["matrix_product_state_max_bond_dimension"] = 256
+    if task["noise"]:
+        model = noise_model(task["noise"])
+        nm = NoiseModel(basis_gates=["h", "rx", "ry", "rz", "cx"])
+        nm.add_all_qubit_quantum_error(depolarizing_error(model.p1q, 1), ["h", "rx", "ry", "rz"])
+        nm.add_all_qubit_quantum_error(depolarizing_error(model.p2q, 2), ["cx"])
+        options["noise_model"] = nm
+    sim = AerSimulator(**options)
+
+    def go() -> dict[str, Any]:
+        counts = sim.run(qc, shots=task["shots"], seed_simulator=7).result().get_counts()
+        ones = "1" * task["n"]
+        return {
+            "ghz_fraction": (counts.get("0" * task["n"], 0) + counts.get(ones, 0)) / task["shots"]
+        }
+
+    return _peaked(go)
+
+
+def wide_quimb(task: dict[str, Any]) -> dict[str, Any]:
+    """quimb's CircuitMPS (ideal only: it has no noise channels), the QIS circuit gate by gate
+    as raw matrices; needs quimb on PYTHONPATH."""
+    import quimb.tensor as qtn
+
+    from ionstack.quantum import gates
+
+    c = _wide_circuit(task)
+    qtn.CircuitMPS(2).apply_gate("H", 0)  # imports and first compilations outside the timing
+
+    def go() -> dict[str, Any]:
+        circ = qtn.CircuitMPS(task["n"], max_bond=256, cutoff=1e-14)
+        for g in c.gates:
+            circ.apply_gate_raw(gates.gate_matrix(g, "qis"), g.qubits)
+        list(circ.sample(task["shots"], seed=7))
+        return {"fidelity_estimate": float(circ.fidelity_estimate())}
+
+    return _peaked(go)
+
+
 WORKERS = {
     f.__name__: f
     for f in (
@@ -299,6 +434,9 @@ WORKERS = {
         noisy_qsim,
         bell_calls,
         crossover,
+        wide_ours,
+        wide_aer,
+        wide_quimb,
     )
 }
 
@@ -409,6 +547,67 @@ def workload_c(calls: int, rounds: int, threads: int) -> dict[str, Any]:
     }
 
 
+def workload_d(runs: int, threads: int, shots: int = 1000) -> dict[str, Any]:
+    """36 qubits (issue 16 §5): GHZ under forte-1 noise; a depth-4 nearest-neighbour random
+    circuit ideal and under forte-1 noise. ionstack against the MPS libraries called directly
+    (a side that fails, e.g. quimb not installed, is reported as such)."""
+    base = {"n": WIDE, "seed": 4036, "shots": shots, "threads": threads}
+    cases = {
+        "ghz forte-1": {**base, "circuit": "ghz", "noise": "forte-1"},
+        "random ideal": {**base, "circuit": "random", "noise": None},
+        "random forte-1": {**base, "circuit": "random", "noise": "forte-1"},
+    }
+    out: dict[str, Any] = {}
+    for case, task in cases.items():
+        sides = {"ours": "wide_ours", "aer_mps": "wide_aer"}
+        if task["noise"] is None:
+            sides["quimb"] = "wide_quimb"
+        got: dict[str, Any] = {}
+        for label, kind in sides.items():
+            try:
+                results = [measure(kind, task)[0] for _ in range(runs)]
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                got[label] = {"error": str(exc)[:200]}
+                continue
+            got[label] = {
+                **results[0],
+                "seconds": _median(results),
+                "peak_mib": max(r["peak_mib"] for r in results),
+                "runs": [r["seconds"] for r in results],
+            }
+        out[case] = got
+    return out
+
+
+def wide_report(d: dict[str, Any]) -> str:
+    rows = [("36 qubits", "side", "time", "peak MiB", "notes")]
+    for case, sides in d.items():
+        for label, r in sides.items():
+            if "error" in r:
+                rows.append((case, label, "—", "—", r["error"][:60]))
+                continue
+            notes = []
+            if "method" in r:
+                notes.append(r["method"])
+            if r.get("bond") is not None:
+                notes.append(f"bond {r['bond']}, discarded {r['discarded']:.2g}")
+            if case.startswith("ghz"):
+                notes.append(f"GHZ outcomes {r['ghz_fraction']:.3f}")
+            if "fidelity_estimate" in r:
+                notes.append(f"fidelity est. {r['fidelity_estimate']:.6f}")
+            rows.append((case, label, _fmt(r["seconds"]), f"{r['peak_mib']:.1f}", ", ".join(notes)))
+        ours = sides.get("ours", {})
+        others = [r["seconds"] for k, r in sides.items() if k != "ours" and "error" not in r]
+        if "seconds" in ours and others:
+            rows.append(
+                (case, "ratio", f"{ours['seconds'] / min(others):.3g}×", "", "ours / fastest")
+            )
+    widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
+    return "\n".join(
+        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows
+    )
+
+
 def _fmt(s: float) -> str:
     return f"{s * 1e6:.1f} µs" if s < 1e-3 else (f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s")
 
@@ -496,7 +695,9 @@ def main() -> None:
     parser.add_argument("--qubits", type=int, help="width of workload (a) (default 28; quick 20)")
     parser.add_argument("--runs", type=int, help="runs per measurement (default 3; quick 1)")
     parser.add_argument("--json", help="also write the raw numbers to this file")
-    parser.add_argument("--only", help="a subset of the workloads, e.g. bc (default abc)")
+    parser.add_argument(
+        "--only", help="a subset of the workloads, e.g. bc (default abc); d: the 36-qubit table"
+    )
     parser.add_argument(
         "--crossover",
         action="store_true",
@@ -532,7 +733,12 @@ def main() -> None:
         calls, rounds = (200, 5) if args.quick else (1000, max(15, runs))
         results["c"] = workload_c(calls, rounds, args.threads)
         loads.append(_load())
-    print(report(results))
+    if "d" in only:
+        results["d"] = workload_d(args.runs or 1, args.threads, 200 if args.quick else 1000)
+        loads.append(_load())
+        print(wide_report(results["d"]))
+    if only & set("abc"):
+        print(report(results))
     print(
         f"\nthreads={args.threads}; runs={runs}; "
         f"load average after {'/'.join(sorted(only))}: {' | '.join(loads[1:])}; "

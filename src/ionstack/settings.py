@@ -102,13 +102,29 @@ class Settings(BaseSettings):
     qpu_max_shots: int = Field(default=10_000, ge=1, description="More → TooManyShots.")
     qpu_max_controls: int = Field(default=7, ge=1, description="More → TooManyControls.")
     emulation_max_qubits: int = Field(
-        default=29, ge=1, description="Widest circuit an emulated QPU or noisy model runs."
+        default=36,
+        ge=1,
+        description="Widest circuit an emulated QPU or noisy model runs (also capped by the "
+        "system's qubit count: Aria 25, Forte 36); beyond 29 qubits only circuits with a "
+        "cheaper method (Clifford: stim; low entanglement: matrix-product states) run.",
     )
     simulator_max_qubits: int = Field(
         default=64,
         ge=1,
         description="Widest ideal-simulator circuit accepted; beyond ~30 qubits only circuits "
         "with a cheaper exact method (e.g. Clifford) fit in memory.",
+    )
+    mps_max_bond: int = Field(
+        default=256,
+        ge=2,
+        description="Bond-dimension cap of matrix-product-state simulation (wide circuits).",
+    )
+    mps_max_discarded: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="A matrix-product-state run fails (SimulationError) once truncation at the "
+        "cap discarded more than this much of the state (≈ 1 − fidelity).",
     )
     max_predicted_hours: float = Field(default=6.0, gt=0)
     max_native_ops: int = Field(default=30_000, ge=1)

@@ -135,6 +135,83 @@ def test_emulated_qpu_with_debiasing_and_sharpening(client: httpx.Client) -> Non
     assert missing.status_code == 404
 
 
+FORTE = 36
+GHZ_36 = [{"gate": "h", "target": 0}] + [
+    {"gate": "cnot", "control": i, "target": i + 1} for i in range(FORTE - 1)
+]
+
+
+@pytest.mark.parametrize("debiasing", [False, True])
+def test_ghz_36_on_forte_concentrates_on_the_two_ghz_outcomes(
+    client: httpx.Client, debiasing: bool
+) -> None:
+    body = _job(
+        backend="qpu.forte-1",
+        shots=1000,
+        settings={"error_mitigation": {"debiasing": debiasing}},
+        input={"gateset": "qis", "qubits": FORTE, "circuit": GHZ_36},
+    )
+    job = wait_for_job(client, submit(client, body))
+    assert job["status"] == "completed", job
+    assert job["output"]["simulation"] == {"method": "stabilizer", "simulated_qubits": FORTE}
+    hist = client.get(f"/jobs/{job['id']}/results/histogram").json()
+    ghz = hist.get("0", 0) + hist.get(str((1 << FORTE) - 1), 0)
+    assert sum(hist.values()) == 1000 and 750 < ghz < 1000
+
+
+def test_36_qubit_low_entanglement_circuit_runs_as_a_matrix_product_state(
+    client: httpx.Client,
+) -> None:
+    circuit = (
+        [{"gate": "ry", "target": q, "rotation": 0.3 + 0.07 * q} for q in range(FORTE)]
+        + [{"gate": "cnot", "control": q, "target": q + 1} for q in range(FORTE - 1)]
+        + [{"gate": "t", "target": q} for q in range(FORTE)]
+    )
+    body = _job(
+        shots=500,
+        noise={"model": "forte-1", "seed": 5},
+        input={"gateset": "qis", "qubits": FORTE, "circuit": circuit},
+    )
+    job = wait_for_job(client, submit(client, body))
+    assert job["status"] == "completed", job
+    assert job["output"]["simulation"] == {
+        "method": "mps",
+        "simulated_qubits": FORTE,
+        "max_bond_dimension": 2,
+        "discarded_weight": 0.0,
+    }
+    shots = client.get(f"/jobs/{job['id']}/results/shots").json()
+    assert len(shots) == 500 and max(int(s) for s in shots) < 1 << FORTE
+
+
+def test_a_36_qubit_circuit_beyond_every_method_fails_cleanly(client: httpx.Client) -> None:
+    circuit: list[dict[str, Any]] = []
+    for layer in range(40):
+        circuit += [{"gate": "rx", "target": q, "rotation": 0.1 * layer + q} for q in range(FORTE)]
+        circuit += [
+            {"gate": "cnot", "control": q, "target": q + 1} for q in range(layer % 2, FORTE - 1, 2)
+        ]
+    body = _job(
+        backend="qpu.forte-1", input={"gateset": "qis", "qubits": FORTE, "circuit": circuit}
+    )
+    job = wait_for_job(client, submit(client, body))
+    assert job["status"] == "failed"
+    assert job["failure"]["code"] == "SimulationError"
+    assert "too entangled to simulate" in job["failure"]["message"]
+
+
+def test_a_circuit_declared_wider_simulates_the_qubits_it_uses(client: httpx.Client) -> None:
+    # qBraid declares the device's width: a Bell pair on 25 declared qubits of qpu.aria-1
+    body = _job(
+        backend="qpu.aria-1", input={"gateset": "qis", "qubits": 25, "circuit": BELL_CIRCUIT}
+    )
+    job = wait_for_job(client, submit(client, body))
+    assert job["status"] == "completed", job
+    assert job["output"]["simulation"]["simulated_qubits"] == 2
+    hist = client.get(f"/jobs/{job['id']}/results/histogram").json()
+    assert set(hist) <= {"0", "1", "2", "3"} and hist["0"] + hist["3"] > 900
+
+
 def test_cancel_of_a_completed_job_is_a_no_op(client: httpx.Client) -> None:
     job = wait_for_job(client, submit(client, _job()))
     assert client.put(f"/jobs/{job['id']}/status/cancel").status_code == 200

@@ -10,8 +10,9 @@ Symmetrization chosen here: **measurement (bit-flip) twirling**, one of the symm
 IonQ's debiasing work (arXiv 2301.07233, S9: different qubit assignments, gate decompositions
 and readout symmetrization). Variant v appends an X on a random subset ``flip_mask`` of the
 qubits just before measurement (``x`` for QIS circuits, ``gpi(0)`` = X for native ones) and
-XORs the measured outcomes with ``flip_mask`` afterwards. The logical distribution is unchanged
-while any readout or state-dependent bias is averaged over both bit values; the extra X merges
+XORs the measured outcomes with ``flip_mask`` afterwards (only qubits some gate touches are
+flipped: idle ones stay idle and are not simulated, issue 16 §2). The logical distribution is
+unchanged while any readout or state-dependent bias is averaged over both bit values; the X merges
 into each qubit's last single-qubit gate when compiled, so the variants differ as physical
 circuits. The placement (``qubit_map``) is recorded; the emulator's noise is uniform across
 qubits, so it does not need simulating the whole chip. Results are reported in **logical**
@@ -25,7 +26,7 @@ key [P]) and ``p(x) = votes(x)/V``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -33,8 +34,10 @@ import numpy as np
 from ionstack.errors import JobFailure
 from ionstack.quantum import sampling
 from ionstack.quantum.circuit import Circuit, Gate
+from ionstack.quantum.engines.mps import Limits
 from ionstack.quantum.noise import NoiseModel
 from ionstack.quantum.simulate import RunResult, run
+from ionstack.quantum.width import used_qubits
 
 Aggregation = Literal["average", "sharpen", "voting"]
 
@@ -140,13 +143,11 @@ def _unflip(result: RunResult, mask: int) -> RunResult:
         if samples is not None
         else dict(sorted({k ^ mask: v for k, v in (result.histogram or {}).items()}.items()))
     )
-    return RunResult(
+    return replace(
+        result,
         probabilities=sampling.frequencies(hist, len(values)),
         histogram=hist,
         samples=values,
-        method=result.method,
-        qubits=result.qubits,
-        engine=result.engine,
     )
 
 
@@ -160,6 +161,7 @@ def run_debiased(
     threads: int = 0,
     memory_limit_bytes: int | None = None,
     check: Callable[[], None] | None = None,
+    mps_limits: Limits | None = None,
 ) -> list[VariantResult]:
     """Run every debiasing variant of ``circuit`` (semantics.md §2.5).
 
@@ -178,6 +180,10 @@ def run_debiased(
         raise
     except (ValueError, TypeError) as exc:
         raise JobFailure("DebiasingError", f"variant generation failed: {exc}") from exc
+    # Idle qubits (no gate) are not flipped: they stay idle and cost nothing to simulate
+    # (issue 16 §2), so a circuit declared wider than it is gives the same statistics.
+    touched = sum(1 << q for q in used_qubits(circuit))
+    variants = [replace(v, flip_mask=v.flip_mask & touched) for v in variants]
     out = []
     for v in variants:
         result = run(
@@ -188,6 +194,7 @@ def run_debiased(
             threads=threads,
             memory_limit_bytes=memory_limit_bytes,
             check=check,
+            mps_limits=mps_limits,
         )
         out.append(VariantResult(variant=v, result=_unflip(result, v.flip_mask)))
     return out

@@ -76,7 +76,7 @@ class Footprint:
 
     Attributes:
         method: The path :func:`run` takes (``statevector``, ``stabilizer``, ``trajectories``,
-            ``density_matrix``).
+            ``density_matrix``, ``mps``).
         engine: The library path (as :attr:`RunResult.engine`).
         state: Bytes of its state: the vector or density matrix (0 for stim).
         peak: Estimated peak bytes the run adds to its process's resident memory, answer

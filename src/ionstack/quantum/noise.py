@@ -60,9 +60,9 @@ NOISE_MODELS: dict[str, NoiseModel] = {
         NoiseModel(
             name="aria-2", p1q=0.0006573333333333332, p2q=0.01856, max_qubits=25, native_2q="ms"
         ),
-        NoiseModel(name="forte-1", p1q=_FORTE_R1, p2q=_FORTE_R2, max_qubits=29, native_2q="zz"),
+        NoiseModel(name="forte-1", p1q=_FORTE_R1, p2q=_FORTE_R2, max_qubits=36, native_2q="zz"),
         NoiseModel(
-            name="forte-enterprise-1", p1q=_FORTE_R1, p2q=_FORTE_R2, max_qubits=29, native_2q="zz"
+            name="forte-enterprise-1", p1q=_FORTE_R1, p2q=_FORTE_R2, max_qubits=36, native_2q="zz"
         ),
         NoiseModel(name="harmony", p1q=0.013, p2q=0.0531, max_qubits=11, native_2q="ms"),
         NoiseModel(name="harmony-1", p1q=0.013, p2q=0.0531, max_qubits=11, native_2q="ms"),

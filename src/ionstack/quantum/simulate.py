@@ -14,6 +14,12 @@ Engine choice (measured, bench/README.md):
   receive noise") and run by error-pattern grouping (``"trajectories"``), by an exact density
   matrix for few qubits and many distinct patterns (``"density_matrix"``), or by stim for wide
   Clifford circuits.
+* wider than ``STATEVECTOR_MAX_QUBITS`` (or past the memory limit) and not Clifford: a
+  matrix-product state (``"mps"``, :mod:`.engines.mps`), ideal or noisy (error-pattern grouping
+  on MPS checkpoints), when its a-priori bond bounds fit the time budget (issue 16 §4).
+
+Every run simulates the qubits some gate touches only, the answer restored at the declared
+width (:mod:`~ionstack.quantum.width`, issue 16 §2).
 
 Reproducibility: the same (circuit, shots, model, seed) gives byte-identical results in any
 process: every random draw comes from PCG64 streams hashed from the seed
@@ -32,21 +38,29 @@ states leave the process (:func:`memory.tune_allocator`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
 
 from ionstack.errors import JobFailure
-from ionstack.quantum import budget, memory, sampling
+from ionstack.quantum import budget, memory, sampling, width
 from ionstack.quantum import gates as G
 from ionstack.quantum.circuit import Circuit
 from ionstack.quantum.compile import check_family, compile_native
-from ionstack.quantum.engines import Op, density, qsim, stabilizer, statevector, trajectories
+from ionstack.quantum.engines import (
+    Op,
+    density,
+    mps,
+    qsim,
+    stabilizer,
+    statevector,
+    trajectories,
+)
 from ionstack.quantum.noise import NoiseModel
 from ionstack.quantum.synthesis import lower_gate
 
-Method = Literal["statevector", "stabilizer", "trajectories", "density_matrix"]
+Method = Literal["statevector", "stabilizer", "trajectories", "density_matrix", "mps"]
 
 #: Widest ideal circuit run by the numpy engine (per-call overhead wins below, qsim above).
 NUMPY_MAX_QUBITS = 10
@@ -62,6 +76,11 @@ DEFAULT_MAX_OUTCOMES = 1 << 20
 CHECKPOINT_BYTES = 256 << 20
 #: Ideal qsim runs longer than this many gates are split so ``check`` runs in between.
 QSIM_SEGMENT_GATES = 4000
+#: Wider non-Clifford circuits run as matrix-product states (issue 16 §4; IonQ's simulator
+#: runs 29 qubits), or on a state vector if the MPS cannot and the vector fits.
+STATEVECTOR_MAX_QUBITS = 29
+#: Memory for the prefixes of an exact MPS answer (:meth:`mps.MPS.largest`).
+MPS_ENUM_BYTES = 256 << 20
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -79,6 +98,11 @@ class RunResult:
         qubits: Circuit width.
         engine: The library path used (``numpy-complex128``, ``qsim-complex64``, ``stim``).
         truncated: The exact dictionary was capped at ``max_outcomes`` entries.
+        simulated_qubits: The width the engine ran: the qubits some gate touches
+            (:mod:`~ionstack.quantum.width`); 0 until :func:`run` sets it.
+        discarded_weight: Matrix-product-state runs: the norm² the bond-dimension cap
+            discarded (summed over truncations; per shot, the largest), else ``None``.
+        max_bond: Matrix-product-state runs: the largest bond dimension reached.
     """
 
     probabilities: Mapping[int, float]
@@ -88,6 +112,9 @@ class RunResult:
     qubits: int
     engine: str
     truncated: bool = False
+    simulated_qubits: int = 0
+    discarded_weight: float | None = None
+    max_bond: int | None = None
 
 
 def _noop() -> None:
@@ -105,8 +132,11 @@ def _ir_op(op: tuple[Any, ...]) -> Op:
     return (op[1], op[2]), (), G.native_zz_matrix(op[3])
 
 
-def _ops(circuit: Circuit, *, max_targets: int | None = None) -> list[Op]:
-    """Engine ops; gates wider than ``max_targets`` are lowered exactly (global phase dropped).
+def _ops(
+    circuit: Circuit, *, max_targets: int | None = None, max_qubits: int | None = None
+) -> list[Op]:
+    """Engine ops; gates with more than ``max_targets`` targets or ``max_qubits`` qubits
+    (controls included) are lowered exactly (global phase dropped).
 
     Raises:
         JobFailure: ``CompilationError`` naming the gate when a wide gate cannot be lowered
@@ -116,7 +146,9 @@ def _ops(circuit: Circuit, *, max_targets: int | None = None) -> list[Op]:
     for i, g in enumerate(circuit.gates):
         if g.name == "nop":
             continue
-        if max_targets is not None and len(g.targets) > max_targets:
+        if (max_targets is not None and len(g.targets) > max_targets) or (
+            max_qubits is not None and len(g.qubits) > max_qubits
+        ):
             try:
                 lowered = lower_gate(g)
             except (ValueError, np.linalg.LinAlgError) as exc:
@@ -257,6 +289,10 @@ def _small_ideal(
     )
 
 
+def _resolved(limit: int) -> int:
+    return memory.available_memory() if isinstance(limit, memory.LazyLimit) else limit
+
+
 def _is_small(n: int, shots: int | None, method: Method | None) -> bool:
     return n <= NUMPY_MAX_QUBITS and method in (None, "statevector") and (shots or 0) < 1 << 22
 
@@ -271,6 +307,7 @@ def _plan_ideal(
     check: Callable[[], None],
     method: Method | None,
     max_outcomes: int | None,
+    limits: mps.Limits,
 ) -> _Plan:
     n = circuit.qubits
     sv = memory.statevector_footprint(
@@ -292,6 +329,25 @@ def _plan_ideal(
             )
         if method == "stabilizer":
             raise ValueError("method 'stabilizer' needs a Clifford circuit")
+    if method == "mps" or (method is None and (n > STATEVECTOR_MAX_QUBITS or sv.peak > limit)):
+        # sampled: an exact MPS first; then a state vector that fits; then an MPS that may
+        # truncate. Exact probabilities: a state vector that fits (its largest outcomes are
+        # exactly the largest; an MPS enumerates the likeliest it finds), else an MPS.
+        fits = method is None and sv.peak <= _resolved(limit)
+        if not (fits and shots is None):
+            try:
+                return _plan_mps_ideal(
+                    circuit,
+                    shots=shots,
+                    seed=seed,
+                    check=check,
+                    max_outcomes=max_outcomes,
+                    limits=limits,
+                    exact_only=fits,
+                )
+            except JobFailure:
+                if not fits:
+                    raise
     if n <= NUMPY_MAX_QUBITS:  # the numpy engine, forced or for very many shots
         sv = memory.small_footprint(n, shots=shots, max_outcomes=max_outcomes)
 
@@ -451,6 +507,7 @@ def _plan_noisy(
     limit: int,
     check: Callable[[], None],
     method: Method | None,
+    limits: mps.Limits,
 ) -> _Plan:
     if shots is None:
         raise ValueError("a noisy simulation samples shots; shots=None is ideal-only")
@@ -474,12 +531,208 @@ def _plan_noisy(
             return _Plan(fp, execute)
         if method == "stabilizer":
             raise ValueError("method 'stabilizer' needs a Clifford circuit")
+    if method == "mps" or (method is None and n > STATEVECTOR_MAX_QUBITS):
+        # up to 31 qubits (the widest state vector 24 GiB holds), an MPS that might truncate
+        # gives way to state-vector trajectories, if the memory guard lets them run
+        vector = method is None and n <= STATEVECTOR_MAX_QUBITS + 2
+        try:
+            return _plan_mps_noisy(
+                n,
+                gates,
+                model,
+                shots=shots,
+                seed=seed,
+                check=check,
+                limits=limits,
+                exact_only=vector,
+            )
+        except JobFailure:
+            if not vector:
+                raise
     chosen = _choose_noisy(n, len(gates), shots, method)
     if chosen == "density_matrix":
         return _plan_density(n, gates, model, shots=shots, seed=seed, check=check)
     return _plan_trajectories(
         n, gates, model, shots=shots, seed=seed, threads=threads, limit=limit, check=check
     )
+
+
+# --------------------------------------------------------------------------- mps
+
+
+def _too_entangled(n: int, exc: mps.TooEntangled, limits: mps.Limits) -> JobFailure:
+    return JobFailure(
+        "SimulationError",
+        f"the {n}-qubit circuit is too entangled for a matrix-product state: with bond "
+        f"dimension capped at {limits.max_bond}, truncation discarded {exc.discarded:.3g} of "
+        f"the state (allowed: {limits.max_discarded:g})",
+    )
+
+
+def _mps_cost(
+    n: int, ops: Sequence[Op], limits: mps.Limits, repeats: float, *, exact_only: bool = False
+) -> list[float]:
+    """A-priori bond bounds (log₂) of ``ops``; fails if the run would take too long, or, with
+    ``exact_only`` (a state vector can run it instead), if the cap might truncate."""
+    bounds = mps.bond_bounds(n, ops)
+    if exact_only and 2.0 ** max(bounds, default=0.0) > limits.max_bond:
+        raise JobFailure("SimulationError", "the bond-dimension cap might truncate")
+    took = repeats * mps.seconds(mps.work(n, ops, limits.max_bond), len(ops))
+    if took > limits.max_seconds:
+        widest = max(bounds, default=0.0)
+        raise JobFailure(
+            "SimulationError",
+            f"the {n}-qubit circuit is too entangled to simulate: a state vector needs "
+            f"2^{n} amplitudes and a matrix-product state bond dimensions up to 2^{widest:.0f} "
+            f"(capped at {limits.max_bond}), about {took:.3g} s (limit {limits.max_seconds:g} s)",
+        )
+    return bounds
+
+
+def _mps_footprint(
+    n: int, bounds: list[float], limits: mps.Limits, *, states: float, answer: float
+) -> memory.Footprint:
+    chi = min(2.0 ** max(bounds, default=0.0), limits.max_bond)
+    state = mps.state_bytes(n, limits.max_bond, bounds)
+    svd = 16 * 8 * (2 * chi) ** 2  # θ, its SVD factors and the updated pair
+    peak = memory.BASE_BYTES + states * state + svd + answer
+    return memory.Footprint(
+        method="mps", engine="numpy-mps", state=state, peak=peak, what="matrix-product state"
+    )
+
+
+def _mps_result(result: RunResult, states: Sequence[mps.MPS]) -> RunResult:
+    """With the largest discarded weight and bond dimension of the states sampled."""
+    return replace(
+        result,
+        discarded_weight=max((s.discarded for s in states), default=0.0),
+        max_bond=max((s.peak_bond for s in states), default=1),
+    )
+
+
+def _plan_mps_ideal(
+    circuit: Circuit,
+    *,
+    shots: int | None,
+    seed: int,
+    check: Callable[[], None],
+    max_outcomes: int | None,
+    limits: mps.Limits,
+    exact_only: bool = False,
+) -> _Plan:
+    n = circuit.qubits
+    ops = _ops(circuit, max_qubits=2)
+    bounds = _mps_cost(n, ops, limits, 1.0, exact_only=exact_only)
+    chi = min(2.0 ** max(bounds, default=0.0), limits.max_bond)
+    if shots is None:
+        cap = max(1024, int(MPS_ENUM_BYTES // (3 * 2 * 16 * chi)))
+        keep = cap if max_outcomes is None else min(cap, max_outcomes)
+        answer = min(2.0**n, keep) * (3 * 2 * 16 * chi + 32)
+    else:
+        answer = shots * (3 * 16 * chi + memory.SHOT_BYTES + memory.OUTCOME_BYTES + 8 * n)
+    fp = _mps_footprint(n, bounds, limits, states=1, answer=answer)
+
+    def execute() -> RunResult:
+        try:
+            state = mps.simulate(
+                n, ops, max_bond=limits.max_bond, max_discarded=limits.max_discarded, check=check
+            )
+        except mps.TooEntangled as exc:
+            raise _too_entangled(n, exc, limits) from exc
+        if shots is None:
+            keys, probs, truncated = state.largest(keep)
+            result = RunResult(
+                probabilities=sampling.Probabilities(keys, probs),
+                histogram=None,
+                samples=None,
+                method="mps",
+                qubits=n,
+                engine="numpy-mps",
+                truncated=truncated,
+            )
+        else:
+            samples = state.sample(shots, sampling.derive_rng(seed, "shots"))
+            result = _sampled(
+                samples, sampling.histogram(samples), shots, method="mps", n=n, engine="numpy-mps"
+            )
+        return _mps_result(result, [state])
+
+    return _Plan(fp, execute)
+
+
+def _plan_mps_noisy(
+    n: int,
+    gates: list[tuple[tuple[int, ...], np.ndarray]],
+    model: NoiseModel,
+    *,
+    shots: int,
+    seed: int,
+    check: Callable[[], None],
+    limits: mps.Limits,
+    exact_only: bool = False,
+) -> _Plan:
+    """Error-pattern grouping (:mod:`.engines.trajectories`) on matrix-product states: each
+    distinct pattern continues the last ideal checkpoint before its first error."""
+    probs = np.array([model.error_probability(len(q)) for q, _ in gates], dtype=np.float64)
+    kinds = np.array([3 if len(q) == 1 else 15 for q, _ in gates], dtype=np.int64)
+    patterns, group = trajectories.draw_patterns(
+        probs, kinds, shots, sampling.derive_rng(seed, "patterns")
+    )
+    program = trajectories.Program.from_gates(n, gates)
+    ideal = program.ops(0, ())
+    nblocks = max(1, len(program.blocks))
+    # checkpoints within CHECKPOINT_BYTES (as state-vector trajectories), counted as full
+    # states though copies share the tensors no gate has replaced since
+    state = mps.state_bytes(n, limits.max_bond, mps.bond_bounds(n, ideal))
+    max_checkpoints = max(1, min(nblocks, int(CHECKPOINT_BYTES // state)))
+    first = trajectories.starts(program, patterns, max_checkpoints)
+    repeats = 1.0 + sum(1 - f / nblocks for f in first)
+    bounds = _mps_cost(n, ideal, limits, repeats, exact_only=exact_only)
+    chi = min(2.0 ** max(bounds, default=0.0), limits.max_bond)
+    held = trajectories.peak_states(program, patterns, max_checkpoints)
+    answer = shots * (memory.SHOT_BYTES + memory.OUTCOME_BYTES + 8 * 4) + 3 * 16 * chi * shots
+    fp = _mps_footprint(n, bounds, limits, states=held + 1, answer=answer)
+    worst: list[mps.MPS] = []  # the most truncated state sampled so far, and the widest
+
+    def apply(w: int, ops: Sequence[Op], init: Any) -> Any:
+        return mps.simulate(
+            w,
+            ops,
+            max_bond=limits.max_bond,
+            max_discarded=limits.max_discarded,
+            initial=init,
+            check=check,
+        )
+
+    rng = sampling.derive_rng(seed, "outcomes")
+
+    def sample(psi: Any, k: int) -> np.ndarray:
+        worst[:] = [
+            max([*worst, psi], key=lambda s: s.discarded),
+            max([*worst, psi], key=lambda s: s.peak_bond),
+        ]
+        out: np.ndarray = psi.sample(k, rng)
+        return out
+
+    def execute() -> RunResult:
+        try:
+            samples = trajectories.evaluate(
+                program,
+                patterns,
+                group,
+                apply=apply,
+                check=check,
+                sample=sample,
+                max_checkpoints=max_checkpoints,
+            )
+        except mps.TooEntangled as exc:
+            raise _too_entangled(n, exc, limits) from exc
+        result = _sampled(
+            samples, sampling.histogram(samples), shots, method="mps", n=n, engine="numpy-mps"
+        )
+        return _mps_result(result, worst)
+
+    return _Plan(fp, execute)
 
 
 def _plan(
@@ -493,6 +746,7 @@ def _plan(
     check: Callable[[], None],
     method: Method | None,
     max_outcomes: int | None,
+    limits: mps.Limits,
 ) -> _Plan:
     if noise is None or noise.is_ideal:
         if noise is not None:
@@ -506,6 +760,7 @@ def _plan(
             check=check,
             method=method,
             max_outcomes=max_outcomes,
+            limits=limits,
         )
     return _plan_noisy(
         circuit,
@@ -516,6 +771,7 @@ def _plan(
         limit=limit,
         check=check,
         method=method,
+        limits=limits,
     )
 
 
@@ -532,6 +788,7 @@ def footprint(
     memory_limit_bytes: int | None = None,
     method: Method | None = None,
     max_outcomes: int | None = DEFAULT_MAX_OUTCOMES,
+    mps_limits: mps.Limits | None = None,
 ) -> memory.Footprint:
     """The path :func:`run` takes for these arguments and the memory it will need, estimated
     before anything large is allocated (the figure the guard compares with the limit).
@@ -543,6 +800,7 @@ def footprint(
         As :func:`run`, except the ``SimulationError`` of the guard itself.
     """
     _check_shots(shots)
+    circuit = width.compact(circuit, width.used_qubits(circuit))
     threads = threads or memory.cores()
     if (noise is None or noise.is_ideal) and _is_small(circuit.qubits, shots, method):
         return memory.small_footprint(circuit.qubits, shots=shots, max_outcomes=max_outcomes)
@@ -557,6 +815,7 @@ def footprint(
         check=_noop,
         method=method,
         max_outcomes=max_outcomes,
+        limits=mps_limits or mps.Limits(),
     ).footprint
 
 
@@ -571,6 +830,38 @@ def run(
     check: Callable[[], None] | None = None,
     method: Method | None = None,
     max_outcomes: int | None = DEFAULT_MAX_OUTCOMES,
+    mps_limits: mps.Limits | None = None,
+) -> RunResult:
+    """Simulate ``circuit`` on the qubits it uses (issue 16 §2), the answer at its declared
+    width (:mod:`~ionstack.quantum.width`); arguments and errors as :func:`_run`."""
+    used = width.used_qubits(circuit)
+    result = _run(
+        width.compact(circuit, used),
+        shots=shots,
+        noise=noise,
+        seed=seed,
+        threads=threads,
+        memory_limit_bytes=memory_limit_bytes,
+        check=check,
+        method=method,
+        max_outcomes=max_outcomes,
+        mps_limits=mps_limits,
+    )
+    return width.restore(result, used, circuit.qubits)
+
+
+def _run(
+    circuit: Circuit,
+    *,
+    shots: int | None,
+    noise: NoiseModel | None,
+    seed: int,
+    threads: int = 0,
+    memory_limit_bytes: int | None = None,
+    check: Callable[[], None] | None = None,
+    method: Method | None = None,
+    max_outcomes: int | None = DEFAULT_MAX_OUTCOMES,
+    mps_limits: mps.Limits | None = None,
 ) -> RunResult:
     """Simulate ``circuit`` (semantics.md §2.3 ideal, §4 noisy).
 
@@ -588,8 +879,12 @@ def run(
             RAM, at most 90 % of the memory available now.
         check: Called between units of work (trajectory groups, density-matrix gate blocks,
             ideal gate segments); raise from it to cancel or time out.
-        method: Force ``statevector``, ``stabilizer``, ``trajectories`` or
-            ``density_matrix`` (tests, benchmarks); ``None`` chooses automatically.
+        method: Force ``statevector``, ``stabilizer``, ``trajectories``,
+            ``density_matrix`` or ``mps`` (tests, benchmarks); ``None`` chooses automatically:
+            wider than ``STATEVECTOR_MAX_QUBITS`` (or beyond the memory limit), a non-Clifford
+            circuit runs as a matrix-product state, ideal or noisy.
+        mps_limits: The bond-dimension cap, the truncation allowed and the time budget of
+            matrix-product-state runs (:class:`~ionstack.quantum.engines.mps.Limits`).
         max_outcomes: Cap on the entries of an exact probability dictionary (largest kept;
             ties at the cut keep the higher outcomes).
 
@@ -598,8 +893,10 @@ def run(
 
     Raises:
         JobFailure: ``SimulationError`` when the memory estimate exceeds the limit (before
-            anything large is allocated); ``UnsupportedGate`` for native gates of the wrong
-            family; ``CompilationError``.
+            anything large is allocated), when a matrix-product state would take longer
+            than ``mps_limits.max_seconds`` (before it starts) or its truncation discards
+            more than ``mps_limits.max_discarded`` (as soon as it does); ``UnsupportedGate``
+            for native gates of the wrong family; ``CompilationError``.
         ValueError: invalid ``shots`` or an impossible forced ``method``.
     """
     _check_shots(shots)
@@ -623,6 +920,7 @@ def run(
         check=check,
         method=method,
         max_outcomes=max_outcomes,
+        limits=mps_limits or mps.Limits(),
     )
     memory.guard(plan.footprint, limit, circuit.qubits)
     with budget.reserve(plan.footprint.peak, check=check):  # the host's, shared by its workers

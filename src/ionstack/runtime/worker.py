@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +32,7 @@ from ionstack.logs import job_event
 from ionstack.metrics import Metrics
 from ionstack.quantum import budget
 from ionstack.quantum.circuit import parse_input
+from ionstack.quantum.engines.mps import Limits
 from ionstack.quantum.noise import NoiseModel, noise_model
 from ionstack.quantum.sampling import Probabilities
 from ionstack.quantum.simulate import RunResult, run
@@ -292,6 +293,7 @@ class Worker:
                     threads=threads,
                     memory_limit_bytes=memory,
                     check=check,
+                    mps_limits=mps_limits(self.settings),
                 )
                 outcome = _sampled(result, held)
             outcome = self._symmetry_verified(held, circuit, outcome, check)
@@ -309,6 +311,7 @@ class Worker:
                 threads=threads,
                 memory_limit_bytes=memory,
                 check=check,
+                mps_limits=mps_limits(self.settings),
             )
             return _exact(result, held)
         seed = int(noise.get("seed") or derived_seed(held.job_id))
@@ -322,6 +325,7 @@ class Worker:
             threads=threads,
             memory_limit_bytes=memory,
             check=check,
+            mps_limits=mps_limits(self.settings),
         )
         return self._symmetry_verified(held, circuit, _sampled(result, held), check)
 
@@ -400,6 +404,7 @@ class Worker:
             threads=self.settings.engine_threads,
             memory_limit_bytes=self.settings.memory_limit_bytes,
             check=check,
+            mps_limits=mps_limits(self.settings),
         )
         pooled: Counter[int] = Counter()
         samples: list[str] = []
@@ -440,11 +445,20 @@ class Worker:
             variants=stored,
             output={
                 "error_mitigation": {"debiasing": {"variants": wire}},
-                "simulation": {"method": variants[0].result.method if variants else "none"},
+                "simulation": _simulation([v.result for v in variants]),
             },
             stats=_billed(held),
             execution_duration_ms=0,
         )
+
+
+def mps_limits(settings: Settings) -> Limits:
+    """The matrix-product-state limits of the settings; the time budget is the timeout."""
+    return Limits(
+        max_bond=settings.mps_max_bond,
+        max_discarded=settings.mps_max_discarded,
+        max_seconds=settings.simulation_timeout_s,
+    )
 
 
 def _keys(probabilities: Mapping[int, float]) -> dict[str, float]:
@@ -452,6 +466,22 @@ def _keys(probabilities: Mapping[int, float]) -> dict[str, float]:
         keys = map(str, probabilities.outcomes.tolist())
         return dict(zip(keys, probabilities.probs.tolist(), strict=True))
     return {str(k): float(v) for k, v in sorted(probabilities.items())}
+
+
+def _simulation(results: Sequence[RunResult]) -> dict[str, Any]:
+    """``output.simulation``: the method, the width simulated (the qubits the circuit uses,
+    issue 16 §2) and, for matrix-product states, the bond dimension and discarded weight."""
+    if not results:
+        return {"method": "none"}
+    out: dict[str, Any] = {
+        "method": results[0].method,
+        "simulated_qubits": max(r.simulated_qubits for r in results),
+    }
+    weights = [r.discarded_weight for r in results if r.discarded_weight is not None]
+    if weights:
+        out["max_bond_dimension"] = max(r.max_bond or 0 for r in results)
+        out["discarded_weight"] = max(weights)
+    return out
 
 
 def _billed(held: queue.Claim) -> dict[str, Any]:
@@ -466,7 +496,7 @@ def _exact(result: RunResult, held: queue.Claim) -> queue.Outcome:
         histogram=None,
         shots=None,
         variants=None,
-        output={"simulation": {"method": result.method}},
+        output={"simulation": _simulation([result])},
         stats=_billed(held),
         execution_duration_ms=0,
     )
@@ -479,7 +509,7 @@ def _sampled(result: RunResult, held: queue.Claim) -> queue.Outcome:
         histogram={str(k): int(v) for k, v in sorted(histogram.items())},
         shots=[str(s) for s in (result.samples or [])],
         variants=None,
-        output={"simulation": {"method": result.method}},
+        output={"simulation": _simulation([result])},
         stats=_billed(held),
         execution_duration_ms=0,
     )

@@ -58,6 +58,8 @@ MODEL_MAX_QUBITS = {
     "harmony": 11,
     "harmony-1": 11,
     "harmony-2": 11,
+    "forte-1": 36,
+    "forte-enterprise-1": 36,
 }
 
 

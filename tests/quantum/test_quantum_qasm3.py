@@ -219,12 +219,13 @@ def test_static_circuit_and_gate_counts() -> None:
     assert circuit is not None and not static.dynamic
     assert [g.name for g in circuit.gates] == ["h", "x", "x"]
     assert static.gate_counts() == (1, 1 + 6)
-    # an if counts once, each figure the larger branch: then (1q 2, 2q 0), else (1q 0, 2q 1)
+    # an if counts once, each figure the larger branch: then (1q 2, 2q 1), else (1q 1, 2q 2)
     dyn = parse_program(
         f"{HEAD}qubit[2] q;\nbit[1] c;\nh q[0];\nc[0] = measure q[0];\n"
-        "if (c[0]) { x q[1]; h q[1]; } else { cx q[0], q[1]; }\nrzz(0.1) q[0], q[1];\n"
+        "if (c[0]) { x q[1]; h q[1]; cx q[0], q[1]; }\n"
+        "else { cx q[0], q[1]; cx q[1], q[0]; h q[0]; }\nrzz(0.1) q[0], q[1];\n"
     )
-    assert dyn.gate_counts() == (1 + 2, 1 + 1)
+    assert dyn.gate_counts() == (1 + 2, 2 + 1)
     assert dyn.dynamic
     # measurement then a gate on the same qubit is mid-circuit
     mid = parse_program(f"{HEAD}qubit[1] q;\nbit[1] c;\nc[0] = measure q[0];\nx q[0];\n")

@@ -31,34 +31,31 @@ parameters, ``switch``, ``box``, calibrations, an unknown gate, a bad index — 
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 from openqasm3 import ast
 
 from ionstack.errors import JobFailure
 from ionstack.quantum.circuit import Gate
 from ionstack.quantum.program import Condition, If, Measure, Op, Program, Reset
+from ionstack.quantum.qasm3_library import (
+    BUILTINS,
+    KEY,
+    fail,
+    finite,
+    integer,
+    inverse,
+    phase_gate,
+    value,
+)
 
-KEY = "input.data"
 #: Deepest nesting of gate definitions (and ``if`` blocks) accepted.
 MAX_DEPTH = 64
 
-_CONSTANTS = {"pi": math.pi, "π": math.pi, "tau": 2 * math.pi, "τ": 2 * math.pi, "euler": math.e}
-_FUNCTIONS: dict[str, Callable[[float], float]] = {
-    "sin": math.sin,
-    "cos": math.cos,
-    "tan": math.tan,
-    "exp": math.exp,
-    "ln": math.log,
-    "sqrt": math.sqrt,
-    "arcsin": math.asin,
-    "arccos": math.acos,
-    "arctan": math.atan,
-}
+
 _CONSTRUCTS = {
     "WhileLoop": "while loop",
     "ForInLoop": "for loop",
@@ -80,15 +77,6 @@ _CONSTRUCTS = {
     "ExpressionStatement": "expression statement",
     "QuantumMeasurement": "measure",
 }
-
-
-def _line(node: Any) -> int:
-    span = getattr(node, "span", None)
-    return int(span.start_line) if span is not None else 0
-
-
-def _fail(node: Any, what: str, text: str) -> NoReturn:
-    raise JobFailure("InvalidInput", f"{what} at line {_line(node)}: {text}", key=KEY)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -126,167 +114,6 @@ def _parse_text(text: str) -> ast.Program:
     return program
 
 
-# --------------------------------------------------------------------------- expressions
-
-
-def _value(node: Any, env: dict[str, float]) -> float:
-    """A constant real expression (angles)."""
-    if isinstance(node, ast.IntegerLiteral | ast.FloatLiteral):
-        return float(node.value)
-    if isinstance(node, ast.BooleanLiteral):
-        return float(node.value)
-    if isinstance(node, ast.Identifier):
-        if node.name in env:
-            return env[node.name]
-        if node.name in _CONSTANTS:
-            return _CONSTANTS[node.name]
-        _fail(node, f"identifier {node.name!r}", "unknown (parameters must be bound)")
-    if isinstance(node, ast.UnaryExpression):
-        v = _value(node.expression, env)
-        if node.op.name == "-":
-            return -v
-        _fail(node, f"operator {node.op.name!r}", "not supported in an angle")
-    if isinstance(node, ast.BinaryExpression):
-        a, b = _value(node.lhs, env), _value(node.rhs, env)
-        op = node.op.name
-        try:
-            if op == "+":
-                return a + b
-            if op == "-":
-                return a - b
-            if op == "*":
-                return a * b
-            if op == "/":
-                return a / b
-            if op == "**":
-                return float(a**b)
-        except (ZeroDivisionError, OverflowError, ValueError) as exc:
-            _fail(node, "expression", str(exc))
-        _fail(node, f"operator {op!r}", "not supported in an angle")
-    if isinstance(node, ast.FunctionCall) and node.name.name in _FUNCTIONS:
-        if len(node.arguments) != 1:
-            _fail(node, f"function {node.name.name!r}", "takes one argument")
-        try:
-            return _FUNCTIONS[node.name.name](_value(node.arguments[0], env))
-        except (ValueError, OverflowError) as exc:
-            _fail(node, f"function {node.name.name!r}", str(exc))
-    _fail(node, type(node).__name__, "not supported in an expression")
-
-
-def _integer(node: Any) -> int:
-    if isinstance(node, ast.IntegerLiteral):
-        return int(node.value)
-    if isinstance(node, ast.BooleanLiteral):
-        return int(node.value)
-    if isinstance(node, ast.UnaryExpression) and node.op.name == "-":
-        return -_integer(node.expression)
-    _fail(node, type(node).__name__, "an integer literal is required here")
-
-
-def _finite(x: float, node: Any) -> float:
-    if not math.isfinite(x):
-        _fail(node, "angle", f"{x!r} is not finite")
-    return x
-
-
-# --------------------------------------------------------------------------- built-in gates
-
-Emit = Callable[[Sequence[float], Sequence[int]], tuple[list[Gate], float]]
-
-
-def _g(name: str, rotation: float | None = None) -> Emit:
-    return lambda a, q: ([Gate(name, (q[-1],), tuple(q[:-1]), rotation=rotation)], 0.0)
-
-
-def _r(name: str) -> Emit:
-    return lambda a, q: ([Gate(name, (q[-1],), tuple(q[:-1]), rotation=a[0])], 0.0)
-
-
-def _pair(name: str) -> Emit:
-    return lambda a, q: ([Gate(name, (q[0], q[1]), rotation=a[0])], 0.0)
-
-
-def _u(theta: float, phi: float, lam: float, q: int, controls: tuple[int, ...] = ()) -> list[Gate]:
-    # Qiskit's U(θ,φ,λ) = P(φ)·Ry(θ)·P(λ) exactly (P = diag(1, e^{i·})); time order λ, θ, φ
-    return [
-        Gate("z", (q,), controls, rotation=lam),
-        Gate("ry", (q,), controls, rotation=theta),
-        Gate("z", (q,), controls, rotation=phi),
-    ]
-
-
-def _cu(a: Sequence[float], q: Sequence[int]) -> tuple[list[Gate], float]:
-    theta, phi, lam, gamma = a
-    return [Gate("z", (q[0],), rotation=gamma), *_u(theta, phi, lam, q[1], (q[0],))], 0.0
-
-
-def _cswap(a: Sequence[float], q: Sequence[int]) -> tuple[list[Gate], float]:
-    return [Gate("swap", (q[1], q[2]), (q[0],))], 0.0
-
-
-#: name → (parameters, qubits, emitter); emitters give exact gates and a global phase.
-BUILTINS: dict[str, tuple[int, int, Emit]] = {
-    "id": (0, 1, lambda a, q: ([], 0.0)),
-    "x": (0, 1, _g("x")),
-    "y": (0, 1, _g("y")),
-    "z": (0, 1, _g("z")),
-    "h": (0, 1, _g("h")),
-    "s": (0, 1, _g("s")),
-    "sdg": (0, 1, _g("si")),
-    "t": (0, 1, _g("t")),
-    "tdg": (0, 1, _g("ti")),
-    "sx": (0, 1, _g("v")),
-    "sxdg": (0, 1, _g("vi")),
-    "rx": (1, 1, _r("rx")),
-    "ry": (1, 1, _r("ry")),
-    "rz": (1, 1, _r("rz")),
-    "p": (1, 1, _r("z")),
-    "phase": (1, 1, _r("z")),
-    "u1": (1, 1, _r("z")),
-    "U": (3, 1, lambda a, q: (_u(a[0], a[1], a[2], q[0]), 0.0)),
-    "u": (3, 1, lambda a, q: (_u(a[0], a[1], a[2], q[0]), 0.0)),
-    "u3": (3, 1, lambda a, q: (_u(a[0], a[1], a[2], q[0]), 0.0)),
-    "u2": (2, 1, lambda a, q: (_u(math.pi / 2, a[0], a[1], q[0]), 0.0)),
-    "cx": (0, 2, _g("x")),
-    "CX": (0, 2, _g("x")),
-    "cy": (0, 2, _g("y")),
-    "cz": (0, 2, _g("z")),
-    "ch": (0, 2, _g("h")),
-    "csx": (0, 2, _g("v")),
-    "cp": (1, 2, _r("z")),
-    "cphase": (1, 2, _r("z")),
-    "cu1": (1, 2, _r("z")),
-    "crx": (1, 2, _r("rx")),
-    "cry": (1, 2, _r("ry")),
-    "crz": (1, 2, _r("rz")),
-    "cu": (4, 2, _cu),
-    "cu3": (3, 2, lambda a, q: _cu((*a, 0.0), q)),
-    "swap": (0, 2, lambda a, q: ([Gate("swap", (q[0], q[1]))], 0.0)),
-    "rxx": (1, 2, _pair("xx")),
-    "ryy": (1, 2, _pair("yy")),
-    "rzz": (1, 2, _pair("zz")),
-    "ccx": (0, 3, _g("x")),
-    "cswap": (0, 3, _cswap),
-}
-
-_INVERSE_NAME = {"s": "si", "si": "s", "t": "ti", "ti": "t", "v": "vi", "vi": "v"}
-
-
-def _inverse(g: Gate) -> Gate:
-    if g.name in _INVERSE_NAME:
-        return Gate(_INVERSE_NAME[g.name], g.targets, g.controls)
-    if g.rotation is not None:  # rx ry rz xx yy zz, z as P(λ)
-        return Gate(g.name, g.targets, g.controls, rotation=-g.rotation)
-    return g  # x y z h swap: self-inverse
-
-
-def _phase_gate(phase: float, controls: tuple[int, ...]) -> list[Gate]:
-    """A global phase under controls: P(phase) on the last control, the others controlling."""
-    if not controls or phase == 0.0:
-        return []
-    return [Gate("z", (controls[-1],), controls[:-1], rotation=phase)]
-
-
 # --------------------------------------------------------------------------- lowering
 
 
@@ -309,12 +136,12 @@ class _Lowering:
 
     def _name_free(self, node: Any, name: str) -> None:
         if name in self.qregs or name in self.cregs:
-            _fail(node, f"declaration of {name!r}", "the name is already declared")
+            fail(node, f"declaration of {name!r}", "the name is already declared")
 
     def _size(self, node: Any, size: Any) -> int:
-        n = 1 if size is None else _integer(size)
+        n = 1 if size is None else integer(size)
         if n < 1:
-            _fail(node, "declaration", f"size must be ≥ 1, got {n}")
+            fail(node, "declaration", f"size must be ≥ 1, got {n}")
         return n
 
     def qubit_declaration(self, node: ast.QubitDeclaration) -> None:
@@ -326,9 +153,9 @@ class _Lowering:
     def classical_declaration(self, node: ast.ClassicalDeclaration) -> None:
         if not isinstance(node.type, ast.BitType):
             kind = type(node.type).__name__.removesuffix("Type").lower()
-            _fail(node, f"classical variable of type {kind}", "not supported (only bit registers)")
+            fail(node, f"classical variable of type {kind}", "not supported (only bit registers)")
         if node.init_expression is not None:
-            _fail(node, "initialised bit register", "not supported")
+            fail(node, "initialised bit register", "not supported")
         self._name_free(node, node.identifier.name)
         self.cregs[node.identifier.name] = self._size(node, node.type.size)
 
@@ -340,42 +167,42 @@ class _Lowering:
         if not indices:
             return list(range(size))
         if len(indices) != 1:
-            _fail(node, what, "multi-dimensional indexing is not supported")
+            fail(node, what, "multi-dimensional indexing is not supported")
         index = indices[0]
         out: list[int] = []
         items = index.values if isinstance(index, ast.DiscreteSet) else index
         for item in items:
             if isinstance(item, ast.RangeDefinition):
-                start = 0 if item.start is None else _integer(item.start)
-                step = 1 if item.step is None else _integer(item.step)
-                end = size - 1 if item.end is None else _integer(item.end)
+                start = 0 if item.start is None else integer(item.start)
+                step = 1 if item.step is None else integer(item.step)
+                end = size - 1 if item.end is None else integer(item.end)
                 if step == 0:
-                    _fail(node, what, "range step 0")
+                    fail(node, what, "range step 0")
                 out.extend(range(start, end + (1 if step > 0 else -1), step))
             else:
-                out.append(_integer(item))
+                out.append(integer(item))
         for i in out:
             if not -size <= i < size:
-                _fail(node, what, f"index {i} out of range (size {size})")
+                fail(node, what, f"index {i} out of range (size {size})")
         return [i % size for i in out]
 
     def qubit_operand(self, node: Any, scope: _Scope) -> list[int]:
         name = node.name if isinstance(node, ast.Identifier) else node.name.name
         if scope.qubits is not None:
             if name not in scope.qubits or not isinstance(node, ast.Identifier):
-                _fail(node, f"qubit {name!r}", "not an argument of the gate definition")
+                fail(node, f"qubit {name!r}", "not an argument of the gate definition")
             return [scope.qubits[name]]
         if name not in self.qregs:
             if isinstance(node, ast.Identifier) and re.fullmatch(r"\$\d+", name):
-                _fail(node, f"physical qubit {name}", "not supported; declare qubit registers")
-            _fail(node, f"qubit {name!r}", "not declared")
+                fail(node, f"physical qubit {name}", "not supported; declare qubit registers")
+            fail(node, f"qubit {name!r}", "not declared")
         offset, size = self.qregs[name]
         return [offset + i for i in self._indices(node, size, f"qubit {name!r}")]
 
     def bit_operand(self, node: Any) -> list[tuple[str, int]]:
         name = node.name if isinstance(node, ast.Identifier) else node.name.name
         if name not in self.cregs:
-            _fail(node, f"bit {name!r}", "not a declared bit register")
+            fail(node, f"bit {name!r}", "not a declared bit register")
         size = self.cregs[name]
         return [(name, i) for i in self._indices(node, size, f"bit {name!r}")]
 
@@ -388,11 +215,11 @@ class _Lowering:
         depth: int,
     ) -> list[Gate]:
         name = node.name.name
-        args = [_finite(_value(a, scope.params), a) for a in node.arguments]
+        args = [finite(value(a, scope.params), a) for a in node.arguments]
         operands = [self.qubit_operand(q, scope) for q in node.qubits]
         width = max((len(o) for o in operands), default=1)
         if any(len(o) not in (1, width) for o in operands):
-            _fail(node, f"gate {name!r}", "registers of different sizes in one call")
+            fail(node, f"gate {name!r}", "registers of different sizes in one call")
         out: list[Gate] = []
         for k in range(width):
             qubits = [o[0] if len(o) == 1 else o[k] for o in operands]
@@ -410,30 +237,30 @@ class _Lowering:
     ) -> list[Gate]:
         """Apply the modifiers outermost first: ``ctrl @ inv @ g`` = controlled(inverse(g))."""
         if len(set(qubits)) != len(qubits):
-            _fail(node, f"gate {name!r}", "the same qubit is used twice")
+            fail(node, f"gate {name!r}", "the same qubit is used twice")
         if not modifiers:
             gates, _ = self._expand(node, name, args, qubits, depth)
             return gates
         mod, rest = modifiers[0], modifiers[1:]
         kind = mod.modifier.name
         if kind in ("ctrl", "negctrl"):
-            k = 1 if mod.argument is None else _integer(mod.argument)
+            k = 1 if mod.argument is None else integer(mod.argument)
             if k < 1 or k >= len(qubits):
-                _fail(node, f"{kind} @", f"bad number of controls {k}")
+                fail(node, f"{kind} @", f"bad number of controls {k}")
             controls, inner = tuple(qubits[:k]), qubits[k:]
             flips = [Gate("x", (c,)) for c in controls] if kind == "negctrl" else []
             body, phase = self._phased(node, name, args, inner, rest, depth)
             lifted = [
                 Gate(g.name, g.targets, controls + g.controls, rotation=g.rotation) for g in body
             ]
-            return [*flips, *lifted, *_phase_gate(phase, controls), *flips]
+            return [*flips, *lifted, *phase_gate(phase, controls), *flips]
         if kind == "inv":
             body = self._modified(node, name, args, qubits, rest, depth)
-            return [_inverse(g) for g in reversed(body)]
-        power = _integer(mod.argument) if mod.argument is not None else 1
+            return [inverse(g) for g in reversed(body)]
+        power = integer(mod.argument) if mod.argument is not None else 1
         body = self._modified(node, name, args, qubits, rest, depth)
         if power < 0:
-            body, power = [_inverse(g) for g in reversed(body)], -power
+            body, power = [inverse(g) for g in reversed(body)], -power
         return body * power
 
     def _phased(
@@ -454,16 +281,16 @@ class _Lowering:
         self, node: Any, name: str, args: Sequence[float], qubits: Sequence[int], depth: int
     ) -> tuple[list[Gate], float]:
         if depth > MAX_DEPTH:
-            _fail(node, f"gate {name!r}", "definitions nested too deeply (recursive?)")
+            fail(node, f"gate {name!r}", "definitions nested too deeply (recursive?)")
         definition = self.gates.get(name)
         if definition is not None:
             return self._inline(node, definition, args, qubits, depth)
         builtin = BUILTINS.get(name)
         if builtin is None:
-            _fail(node, f"unknown gate {name!r}", "not in stdgates.inc and not defined")
+            fail(node, f"unknown gate {name!r}", "not in stdgates.inc and not defined")
         n_params, n_qubits, emit = builtin
         if len(args) != n_params or len(qubits) != n_qubits:
-            _fail(
+            fail(
                 node,
                 f"gate {name!r}",
                 f"takes {n_params} parameters and {n_qubits} qubits, "
@@ -481,7 +308,7 @@ class _Lowering:
     ) -> tuple[list[Gate], float]:
         name = definition.name.name
         if len(args) != len(definition.arguments) or len(qubits) != len(definition.qubits):
-            _fail(
+            fail(
                 node,
                 f"gate {name!r}",
                 f"takes {len(definition.arguments)} parameters and {len(definition.qubits)} "
@@ -499,18 +326,18 @@ class _Lowering:
             elif isinstance(statement, ast.QuantumPhase):
                 p, controls = self.gphase(statement, scope)
                 if controls:
-                    gates.extend(_phase_gate(p, controls))
+                    gates.extend(phase_gate(p, controls))
                 else:
                     phase += p
             elif isinstance(statement, ast.QuantumBarrier):
                 continue
             else:
-                _fail(statement, _construct(statement), "not allowed in a gate definition")
+                fail(statement, _construct(statement), "not allowed in a gate definition")
         return gates, phase
 
     def gphase(self, node: ast.QuantumPhase, scope: _Scope) -> tuple[float, tuple[int, ...]]:
         """``gphase(θ)``: its angle and the controls of its modifiers (none: a global phase)."""
-        phase = _finite(_value(node.argument, scope.params), node)
+        phase = finite(value(node.argument, scope.params), node)
         qubits = [q for operand in node.qubits for q in self.qubit_operand(operand, scope)]
         if not any(m.modifier.name in ("ctrl", "negctrl") for m in node.modifiers):
             qubits = []
@@ -519,9 +346,9 @@ class _Lowering:
             if mod.modifier.name == "inv":
                 phase = -phase
             elif mod.modifier.name == "pow":
-                phase *= _integer(mod.argument) if mod.argument is not None else 1
+                phase *= integer(mod.argument) if mod.argument is not None else 1
             elif mod.modifier.name == "negctrl":
-                _fail(node, "negctrl @ gphase", "not supported")
+                fail(node, "negctrl @ gphase", "not supported")
         return phase, controls
 
     # ----------------------------------------------------------------- statements
@@ -544,10 +371,10 @@ class _Lowering:
             return
         elif isinstance(s, ast.QuantumPhase):
             phase, controls = self.gphase(s, _Scope())
-            yield from _phase_gate(phase, controls)
+            yield from phase_gate(phase, controls)
         elif isinstance(s, ast.BranchingStatement):
             if depth > MAX_DEPTH:
-                _fail(s, "if", "nested too deeply")
+                fail(s, "if", "nested too deeply")
             yield If(
                 self.condition(s.condition),
                 tuple(self.statements(s.if_block, depth + 1, top=False)),
@@ -555,22 +382,22 @@ class _Lowering:
             )
         elif isinstance(s, ast.QubitDeclaration | ast.ClassicalDeclaration | ast.Include):
             if not top:
-                _fail(s, _construct(s), "only allowed at the top level")
+                fail(s, _construct(s), "only allowed at the top level")
             self.declaration(s)
         elif isinstance(s, ast.QuantumGateDefinition):
             if not top:
-                _fail(s, "gate definition", "only allowed at the top level")
+                fail(s, "gate definition", "only allowed at the top level")
             name = s.name.name
             if name in self.gates:
-                _fail(s, f"gate definition {name!r}", "defined twice")
+                fail(s, f"gate definition {name!r}", "defined twice")
             self.gates[name] = s
         else:
-            _fail(s, _construct(s), "not supported")
+            fail(s, _construct(s), "not supported")
 
     def declaration(self, s: Any) -> None:
         if isinstance(s, ast.Include):
             if s.filename not in ("stdgates.inc", "qelib1.inc"):
-                _fail(s, f"include {s.filename!r}", "only stdgates.inc is available")
+                fail(s, f"include {s.filename!r}", "only stdgates.inc is available")
         elif isinstance(s, ast.QubitDeclaration):
             self.qubit_declaration(s)
         else:
@@ -584,7 +411,7 @@ class _Lowering:
             return
         bits = self.bit_operand(s.target)
         if len(bits) != len(qubits):
-            _fail(s, "measure", f"{len(qubits)} qubits into {len(bits)} bits")
+            fail(s, "measure", f"{len(qubits)} qubits into {len(bits)} bits")
         for q, (reg, bit) in zip(qubits, bits, strict=True):
             yield Measure(q, reg, bit)
 
@@ -597,14 +424,14 @@ class _Lowering:
             if isinstance(lhs, ast.IntegerLiteral | ast.BooleanLiteral):
                 lhs, rhs = rhs, lhs
             reg, bit = self._cond_operand(lhs)
-            value = _integer(rhs)
+            value = integer(rhs)
             equal = (node.op.name == "==") != negate
         else:
             reg, bit = self._cond_operand(node)
             value, equal = 1, not negate
         width = 1 if bit is not None else self.cregs[reg]
         if not 0 <= value < 1 << width:
-            _fail(node, "condition", f"{value} does not fit in {width} bit(s)")
+            fail(node, "condition", f"{value} does not fit in {width} bit(s)")
         return Condition(reg, bit, value, equal)
 
     def _cond_operand(self, node: Any) -> tuple[str, int | None]:
@@ -618,11 +445,11 @@ class _Lowering:
             and len(node.index) == 1
         ):
             name, size = node.collection.name, self.cregs[node.collection.name]
-            i = _integer(node.index[0])
+            i = integer(node.index[0])
             if not 0 <= i < size:
-                _fail(node, f"bit {name!r}", f"index {i} out of range (size {size})")
+                fail(node, f"bit {name!r}", f"index {i} out of range (size {size})")
             return name, i
-        _fail(node, "condition", "only a bit register, one of its bits, == and != are supported")
+        fail(node, "condition", "only a bit register, one of its bits, == and != are supported")
 
 
 def _construct(node: Any) -> str:

@@ -425,11 +425,12 @@ def test_idle_qubits_and_wide_programs() -> None:
     assert set(out.tolist()) == {0, (1 << 11) - 1}
 
 
-def test_output_all_declared_by_the_program_is_not_appended() -> None:
-    p = prog("qubit[1] q;\nbit[1] output_all;\nx q[0];\noutput_all[0] = measure q[0];\nreset q;\n")
-    r = run_program(p, shots=10, noise=None, seed=1)
-    assert r.registers == (("output_all", 1),)
-    assert (r.bits == 1).all()
+def test_output_all_is_reserved_and_always_last() -> None:
+    with pytest.raises(JobFailure) as e:
+        prog("qubit[1] q;\nbit[1] output_all;\nx q[0];\n")
+    assert "bit register 'output_all' at line 4: the name is reserved" in e.value.message
+    r = run_program(prog("qubit[2] q;\nbit[1] z;\nbit a;\nreset q;\n"), shots=3, noise=None, seed=1)
+    assert r.registers == (("z", 1), ("a", 1), ("output_all", 2))
 
 
 def test_shots_must_be_positive() -> None:

@@ -50,7 +50,7 @@ from ionstack.quantum.engines import Op as EngineOp
 from ionstack.quantum.engines import qsim, statevector
 from ionstack.quantum.engines.trajectories import draw_patterns
 from ionstack.quantum.noise import NoiseModel
-from ionstack.quantum.program import Measure, Program
+from ionstack.quantum.program import OUTPUT_ALL, Measure, Program
 from ionstack.quantum.program_native import compile_program
 from ionstack.quantum.simulate import run
 
@@ -63,7 +63,6 @@ MAX_CHECKPOINTS = 16
 #: Probabilities this close to 0 or 1 are taken as exact (no branch on float noise).
 EPS = 1e-12
 
-OUTPUT_ALL = "output_all"
 State = npt.NDArray[np.complexfloating[Any, Any]]
 _PAULI = (G.I2, G.PAULI_X, G.PAULI_Y, G.PAULI_Z)
 
@@ -74,7 +73,7 @@ class ShotsResult:
 
     Attributes:
         registers: ``(name, width)``: the program's registers in declaration order, then
-            ``("output_all", qubits)`` unless the program declares ``output_all`` itself.
+            ``("output_all", qubits)``, always last (the parser reserves the name).
         bits: ``uint8`` array ``(shots, Σ widths)``; register ``r``'s bit ``i`` is column
             ``offset(r) + i`` (registers in the order above); rows in execution order.
             ``output_all`` bit ``i`` is qubit ``i`` (idle qubits read 0).
@@ -115,9 +114,13 @@ def readout_error(noise: NoiseModel | None) -> float:
 
 
 def output_registers(program: Program) -> tuple[tuple[str, int], ...]:
-    """The program's registers plus ``("output_all", qubits)`` unless it declares one."""
+    """The program's registers, then ``("output_all", qubits)``.
+
+    Raises:
+        ValueError: the program declares ``output_all`` itself (the parser refuses that).
+    """
     if any(name == OUTPUT_ALL for name, _ in program.registers):
-        return program.registers
+        raise ValueError("the register name 'output_all' is reserved")
     return (*program.registers, (OUTPUT_ALL, program.qubits))
 
 
@@ -146,8 +149,7 @@ def registers_from_outcomes(
     for op in program.ops:
         if isinstance(op, Measure) and op.register is not None:
             bits[:, offsets[op.register][0] + op.bit] = qubit_bits[:, op.qubit]
-    if registers[-1][0] == OUTPUT_ALL and registers is not program.registers:
-        bits[:, total - program.qubits :] = qubit_bits
+    bits[:, total - program.qubits :] = qubit_bits
     return bits
 
 
@@ -351,14 +353,10 @@ class _Runner:
             self.out[rows, clbit] = qubit_bits[:, q]
             if self.readout > 0:
                 self.out[rows, clbit] ^= (self.rng.random(k) < self.readout).astype(np.uint8)
-        if layout.output is not None:
-            cols = slice(layout.output, layout.output + n)
-            self.out[rows, cols] = qubit_bits
-            if self.readout > 0:
-                flips = self.rng.random((k, layout.width)) < self.readout
-                self.out[rows, layout.output : layout.output + layout.width] ^= flips.astype(
-                    np.uint8
-                )
+        self.out[rows, layout.output : layout.output + n] = qubit_bits
+        if self.readout > 0:
+            flips = self.rng.random((k, layout.width)) < self.readout
+            self.out[rows, layout.output : layout.output + layout.width] ^= flips.astype(np.uint8)
 
 
 def _error_op(targets: tuple[int, ...], pauli: int) -> EngineOp:
@@ -372,7 +370,7 @@ def _error_op(targets: tuple[int, ...], pauli: int) -> EngineOp:
 class _Layout:
     clbits: int
     deferred: tuple[tuple[int, int], ...]  # (clbit, qubit), program order
-    output: int | None  # first column of output_all
+    output: int  # first column of output_all
     width: int  # output_all width
 
 
@@ -432,11 +430,10 @@ def run_program(
     engine = _Engine(n, threads)
     registers = output_registers(program)
     total = sum(w for _, w in registers)
-    has_output = registers is not program.registers
     layout = _Layout(
         clbits=code.clbits,
         deferred=code.deferred,
-        output=total - program.qubits if has_output else None,
+        output=total - program.qubits,
         width=program.qubits,
     )
     limit = memory_limit_bytes if memory_limit_bytes is not None else memory.LazyLimit()

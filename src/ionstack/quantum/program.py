@@ -25,6 +25,9 @@ from ionstack.quantum.circuit import Circuit, Gate
 from ionstack.quantum.compile import gate_counts as circuit_gate_counts
 from ionstack.quantum.gates import GateSet
 
+#: The register of the final measurement of every qubit, appended to every result (reserved).
+OUTPUT_ALL = "output_all"
+
 
 @dataclass(frozen=True, slots=True)
 class Measure:

@@ -12,8 +12,9 @@ circuit path does: they do not change outcomes).
 IonQ's native gate names with parameters **in turns** (1 turn = 2π rad; semantics.md §1.2,
 §5.9) — ``gpi(φ)``, ``gpi2(φ)``, ``ms(φ0, φ1, θ)``, ``zz(θ)`` — used as the standard library
 extension IonQ's tools read (no ``gate`` definitions: their matrices are in semantics.md §1.2),
-one qubit register ``q`` of the job's width, the program's ``bit`` registers, and a final
-``output_all = measure q;`` (the implicit final measurement of every qubit).
+one qubit register ``q`` of the job's width and the program's ``bit`` registers (the implicit
+final measurement of every qubit into ``output_all`` is a comment: the name is reserved, and the
+text stays a valid ``ionq.qasm3.v1`` input).
 """
 
 from __future__ import annotations
@@ -122,12 +123,8 @@ def native_qasm3(program: Program) -> str:
         f"qubit[{program.qubits}] {q};",
         *(f"bit[{width}] {name};" for name, width in program.registers),
     ]
-    final = "output_all" not in names
-    if final:
-        lines.append(f"bit[{program.qubits}] output_all;")
     lines.extend(_lines(program.ops, q, ""))
-    if final:
-        lines.append(f"output_all = measure {q};")
+    lines.append("// output_all: every qubit is measured at the end (qubit i = bit i)")
     return "\n".join(lines) + "\n"
 
 

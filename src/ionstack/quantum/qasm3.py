@@ -6,7 +6,8 @@ with bound parameters:
 
 * ``OPENQASM 3.0;``, ``include "stdgates.inc";`` (or ``"qelib1.inc"``);
 * ``qubit[n] q;`` / ``qubit q;`` / ``qreg q[n];`` (several, named; flattened in declaration
-  order, see :mod:`ionstack.quantum.program`), ``bit[n] c;`` / ``bit c;`` / ``creg c[n];``;
+  order, see :mod:`ionstack.quantum.program`), ``bit[n] c;`` / ``bit c;`` / ``creg c[n];``
+  (any name but ``output_all``, reserved for the final measurement of every qubit);
 * every ``stdgates.inc`` gate, ``U``, ``gphase``, Qiskit's ``rxx ryy rzz sxdg`` when the text
   does not define them, and ``gate`` definitions (inlined; parameters; nested calls), with the
   ``ctrl @``, ``negctrl @``, ``inv @`` and integer ``pow(k) @`` modifiers;
@@ -40,7 +41,7 @@ from openqasm3 import ast
 
 from ionstack.errors import JobFailure
 from ionstack.quantum.circuit import Gate
-from ionstack.quantum.program import Condition, If, Measure, Op, Program, Reset
+from ionstack.quantum.program import OUTPUT_ALL, Condition, If, Measure, Op, Program, Reset
 from ionstack.quantum.qasm3_library import (
     BUILTINS,
     KEY,
@@ -157,6 +158,12 @@ class _Lowering:
         if node.init_expression is not None:
             fail(node, "initialised bit register", "not supported")
         self._name_free(node, node.identifier.name)
+        if node.identifier.name == OUTPUT_ALL:
+            fail(
+                node,
+                "bit register 'output_all'",
+                "the name is reserved for the final measurement of every qubit",
+            )
         self.cregs[node.identifier.name] = self._size(node, node.type.size)
 
     # ----------------------------------------------------------------- operands

@@ -45,3 +45,29 @@ def clifford_layers(n: int, depth: int, seed: int) -> list[dict[str, Any]]:
         for q in range(layer % 2, n - 1, 2):
             gates.append({"gate": "cnot", "control": q, "target": q + 1})
     return gates
+
+
+def qasm3_layers(n: int, depth: int, seed: int, *, measure_after: tuple[int, ...] = ()) -> str:
+    """``random_layers`` as OpenQASM 3, with a mid-circuit measurement of qubit ``(3k) mod n``
+    into ``m[k]`` after layer ``measure_after[k]`` (the qubit is used again by the next layers),
+    then every qubit measured into ``c``. ``measure_after=()`` gives the same circuit with
+    terminal measurements only."""
+    lines = ['OPENQASM 3.0;', 'include "stdgates.inc";', f"qubit[{n}] q;", f"bit[{n}] c;"]
+    if measure_after:
+        lines.append(f"bit[{len(measure_after)}] m;")
+    per_layer = 3 * n + 0  # rotations, then the brick
+    gates = random_layers(n, depth, seed)
+    i = 0
+    for layer in range(depth):
+        brick = len(range(layer % 2, n - 1, 2))
+        for g in gates[i : i + per_layer + brick]:
+            if g["gate"] == "cnot":
+                lines.append(f"cx q[{g['control']}], q[{g['target']}];")
+            else:
+                lines.append(f"{g['gate']}({g['rotation']!r}) q[{g['target']}];")
+        i += per_layer + brick
+        for k, after in enumerate(measure_after):
+            if after == layer:
+                lines.append(f"m[{k}] = measure q[{(3 * k) % n}];")
+    lines.append("c = measure q;")
+    return "\n".join(lines) + "\n"

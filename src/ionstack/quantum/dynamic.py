@@ -37,7 +37,7 @@ order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -45,10 +45,19 @@ import numpy.typing as npt
 
 from ionstack.quantum import gates as G
 from ionstack.quantum import memory, sampling
-from ionstack.quantum.dynamic_code import Branch, Code, Jump, Measuring, Resetting, Step, flatten
+from ionstack.quantum.dynamic_code import (
+    Branch,
+    Code,
+    Jump,
+    Measuring,
+    Resetting,
+    Segment,
+    Step,
+    flatten,
+)
 from ionstack.quantum.engines import Op as EngineOp
 from ionstack.quantum.engines import qsim, statevector
-from ionstack.quantum.engines.trajectories import draw_patterns
+from ionstack.quantum.engines.trajectories import Pattern, draw_patterns
 from ionstack.quantum.noise import NoiseModel
 from ionstack.quantum.program import OUTPUT_ALL, Measure, Program
 from ionstack.quantum.program_native import compile_program
@@ -217,10 +226,11 @@ class _Engine:
         return psi.reshape(1 << (self.n - 1 - q), 2, 1 << q)
 
     def p_one(self, psi: State, q: int) -> float:
-        one = self.halves(psi, q)[:, 1, :]
-        p = float(np.sum(one.real.astype(np.float64) ** 2 + one.imag.astype(np.float64) ** 2))
-        total = float(np.sum(sampling.squared(psi)))
-        return min(1.0, max(0.0, p / total)) if total > 0 else 0.0
+        """Probability of measuring 1 on ``q`` (float64 sums, normalised by the state's norm)."""
+        sq = sampling.squared(psi).reshape(1 << (self.n - 1 - q), 2, 1 << q)
+        zero, one = float(sq[:, 0, :].sum()), float(sq[:, 1, :].sum())
+        total = zero + one
+        return min(1.0, max(0.0, one / total)) if total > 0 else 0.0
 
     def collapse(self, psi: State, q: int, outcome: int, p: float, *, to_zero: bool) -> None:
         """In place: keep the ``outcome`` half, renormalise; ``to_zero`` moves it to ``|0⟩``."""
@@ -242,6 +252,7 @@ class _Group:
     owned: bool
     record: int
     shots: npt.NDArray[np.int64]
+    pending: list[EngineOp] = field(default_factory=list)
 
 
 class _Runner:
@@ -261,24 +272,29 @@ class _Runner:
         self.layout, self.readout, self.check = layout, readout, check
         self.live = 0  # most groups pending at once (tests read it)
 
-    def run(self, start: _Group, errors: dict[int, int]) -> None:
-        stack = [start]
+    def run(self, start: _Group, pattern: Pattern) -> None:
+        stack, errors = [start], dict(pattern)
         while stack:
             self.live = max(self.live, len(stack))
             group = stack.pop()
-            stack.extend(reversed(self._advance(group, errors)))
+            stack.extend(reversed(self._advance(group, pattern, errors)))
             self.check()
 
-    def _advance(self, g: _Group, errors: dict[int, int]) -> list[_Group]:
+    def _advance(self, g: _Group, pattern: Pattern, errors: dict[int, int]) -> list[_Group]:
         """Run ``g`` to its next split (returns the other branches) or to the end."""
-        code, ops = self.code.steps, list[EngineOp]()
+        code, segments = self.code.steps, self.code.segments
+        ops, g.pending = g.pending, []
         pc = g.pc
         while True:
             if pc >= len(code):
                 self._finish(g, self.engine.apply(g.state, ops) if ops else g.state)
                 return []
             step = code[pc]
-            if isinstance(step, Step):
+            segment = segments.get(pc)
+            if segment is not None and segment.fused is not None:
+                ops.extend(segment.fused.ops(0, segment.local(pattern)))
+                pc = segment.end
+            elif isinstance(step, Step):
                 ops.append(step.op)
                 pauli = errors.get(step.loc) if errors else None
                 if pauli is not None:
@@ -312,7 +328,7 @@ class _Runner:
             else None
         )
         keys = ones.astype(np.int8) * 2 + (flips.astype(np.int8) if flips is not None else 0)
-        present = np.unique(keys).tolist()
+        present = np.flatnonzero(np.bincount(keys, minlength=4)).tolist()
         reset = isinstance(step, Resetting)
         branches: list[_Group] = []
         for i, key in enumerate(present):
@@ -425,7 +441,7 @@ def run_program(
     if noisy:
         assert noise is not None
         program = compile_program(program, family=noise.native_2q or "ms", drop_final_z=True)
-    code = flatten(program)
+    code = flatten(program, fuse=noisy)
     n = program.active_qubits()
     engine = _Engine(n, threads)
     registers = output_registers(program)
@@ -457,12 +473,10 @@ def run_program(
     bounds = np.searchsorted(group[order], np.arange(len(patterns) + 1))
     for i, pattern in enumerate(patterns):
         members = order[bounds[i] : bounds[i + 1]]
-        errors = dict(pattern)
-        first = min(errors, default=len(code.arities))
-        pc, state = starts.before(first)
+        pc, state, ops = starts.start(pattern)
         chunks = [members[j : j + 1] for j in range(members.size)] if per_shot else [members]
         for chunk in chunks:
-            runner.run(_Group(pc, state, False, 0, chunk), errors)
+            runner.run(_Group(pc, state, False, 0, chunk, list(ops)), pattern)
     return ShotsResult(
         registers=registers,
         bits=out,
@@ -472,33 +486,54 @@ def run_program(
 
 
 class _Checkpoints:
-    """Ideal states inside the leading run of gates (the part every shot shares): a pattern
-    starts from the last one before its first error, error-free ones from the run's end."""
+    """Ideal states inside the leading gate segment (the part every shot shares), at block
+    boundaries of its fused form: a pattern starts from the last one before its first error
+    in the segment, with the rest of the segment (errors folded in) as pending ops; a pattern
+    without errors there starts from the segment's end."""
 
     def __init__(self, code: Code, engine: _Engine, count: int, check: Callable[[], None]) -> None:
-        lead = code.lead
-        stride = max(1, -(-lead // (count + 1))) if count > 0 else lead + 1
-        self.positions: list[int] = []
+        self.zero = engine.zero()
+        self.segment = code.segments.get(0)
+        self.blocks: list[int] = []
         self.states: list[State] = []
-        psi, done = engine.zero(), 0
-        for pos in [*range(stride, lead, stride), lead]:
-            if pos > lead or (self.positions and pos == self.positions[-1]):
-                continue
-            ops = [s.op for s in code.steps[done:pos] if isinstance(s, Step)]
+        self.end_state = self.zero
+        seg = self.segment
+        if seg is None:
+            return
+        if seg.fused is None:  # a gate on ≥ 3 qubits (ideal only): no errors to start from
+            self.end_state = engine.apply(self.zero, [s.op for s in _steps(code, seg)])
+            return
+        nblocks = len(seg.fused.blocks)
+        stride = -(-nblocks // (count + 1)) if count > 0 else nblocks + 1
+        psi, done = self.zero, 0
+        for pos in [*range(stride, nblocks, stride), nblocks]:
+            ops = seg.fused.ops(done, (), pos)
             psi = engine.apply(psi, ops) if ops else psi
             done = pos
-            self.positions.append(pos)
+            self.blocks.append(pos)
             self.states.append(psi)
             check()
-        self.zero = engine.zero()
+        self.end_state = self.states.pop()
+        self.blocks.pop()
 
-    def before(self, loc: int) -> tuple[int, State]:
-        """(pc, state) to start a pattern whose first error is at gate ``loc``."""
-        best_pc, best = 0, self.zero
-        for pos, psi in zip(self.positions, self.states, strict=True):
-            if pos <= loc:
-                best_pc, best = pos, psi
-        return best_pc, best
+    def start(self, pattern: Pattern) -> tuple[int, State, list[EngineOp]]:
+        """``(pc, state, pending ops)`` for a pattern's first group."""
+        seg = self.segment
+        if seg is None:
+            return 0, self.zero, []
+        local = seg.local(pattern)
+        if not local or seg.fused is None:
+            return seg.end, self.end_state, []
+        first = seg.fused.first_block(local)
+        block, psi = 0, self.zero
+        for pos, state in zip(self.blocks, self.states, strict=True):
+            if pos <= first:
+                block, psi = pos, state
+        return seg.end, psi, seg.fused.ops(block, local)
+
+
+def _steps(code: Code, seg: Segment) -> list[Step]:
+    return [s for s in code.steps[seg.start : seg.end] if isinstance(s, Step)]
 
 
 def _plan(

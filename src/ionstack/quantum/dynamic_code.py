@@ -15,6 +15,8 @@ from typing import TypeAlias
 from ionstack.quantum import gates as G
 from ionstack.quantum.circuit import Gate
 from ionstack.quantum.engines import Op as EngineOp
+from ionstack.quantum.engines.trajectories import Pattern
+from ionstack.quantum.engines.trajectories import Program as Fused
 from ionstack.quantum.program import Condition, If, Measure, Op, Program, Reset, walk
 
 
@@ -66,6 +68,24 @@ class Jump:
 Instruction: TypeAlias = Step | Measuring | Resetting | Branch | Jump
 
 
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A maximal run of gate steps ``[start, end)`` that groups enter only at its start (no
+    jump lands inside), fused once into ≤ 2-qubit blocks (``fused``; ``None`` when a gate is
+    wider) so a group applies it as a few block ops, its errors folded into the blocks
+    (:class:`ionstack.quantum.engines.trajectories.Program`)."""
+
+    start: int
+    end: int
+    loc0: int
+    loc1: int
+    fused: Fused | None
+
+    def local(self, pattern: Pattern) -> Pattern:
+        """The pattern's errors inside this segment, renumbered from its first gate."""
+        return tuple((loc - self.loc0, p) for loc, p in pattern if self.loc0 <= loc < self.loc1)
+
+
 @dataclass(slots=True)
 class Code:
     """The flattened program.
@@ -77,6 +97,7 @@ class Code:
         arities: Per noise location (gate step), its number of qubits.
         lead: Index of the first step that is not a gate (the shared prefix ends there).
         splits: Measurement and reset steps (each may split a group).
+        segments: Start index → :class:`Segment`.
     """
 
     steps: list[Instruction] = field(default_factory=list)
@@ -85,6 +106,7 @@ class Code:
     arities: list[int] = field(default_factory=list)
     lead: int = 0
     splits: int = 0
+    segments: dict[int, Segment] = field(default_factory=dict)
 
 
 def _qubits(op: Op) -> set[int]:
@@ -174,12 +196,38 @@ class _Flattener:
             branch.target = len(code.steps)
 
 
-def flatten(program: Program) -> Code:
-    """The program as steps (see the module docstring)."""
+def flatten(program: Program, *, fuse: bool = True) -> Code:
+    """The program as steps (see the module docstring); ``fuse=False`` leaves the segments
+    unfused (few groups to run: the engine's own fusion is cheaper than building blocks)."""
     f = _Flattener(program)
     f.emit(program.ops, deferred_measures(program.ops))
     code = f.code
     code.lead = next(
         (i for i, s in enumerate(code.steps) if not isinstance(s, Step)), len(code.steps)
     )
+    code.segments = _segments(program.qubits, code.steps, fuse=fuse)
     return code
+
+
+def _segments(n: int, steps: list[Instruction], *, fuse: bool) -> dict[int, Segment]:
+    targets = {s.target for s in steps if isinstance(s, Branch | Jump)}
+    out: dict[int, Segment] = {}
+    pc = 0
+    while pc < len(steps):
+        first = steps[pc]
+        if not isinstance(first, Step):
+            pc += 1
+            continue
+        end = pc + 1
+        while end < len(steps) and isinstance(steps[end], Step) and end not in targets:
+            end += 1
+        run = [s for s in steps[pc:end] if isinstance(s, Step)]
+        fused = None
+        if fuse and all(len(s.op[0]) + len(s.op[1]) <= 2 for s in run):
+            gates = [
+                (c + t, G.controlled(m, len(c)) if c else m) for t, c, m in (s.op for s in run)
+            ]
+            fused = Fused.from_gates(n, gates)
+        out[pc] = Segment(pc, end, run[0].loc, run[-1].loc + 1, fused)
+        pc = end
+    return out

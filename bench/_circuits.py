@@ -52,7 +52,7 @@ def qasm3_layers(n: int, depth: int, seed: int, *, measure_after: tuple[int, ...
     into ``m[k]`` after layer ``measure_after[k]`` (the qubit is used again by the next layers),
     then every qubit measured into ``c``. ``measure_after=()`` gives the same circuit with
     terminal measurements only."""
-    lines = ['OPENQASM 3.0;', 'include "stdgates.inc";', f"qubit[{n}] q;", f"bit[{n}] c;"]
+    lines = ["OPENQASM 3.0;", 'include "stdgates.inc";', f"qubit[{n}] q;", f"bit[{n}] c;"]
     if measure_after:
         lines.append(f"bit[{len(measure_after)}] m;")
     per_layer = 3 * n + 0  # rotations, then the brick

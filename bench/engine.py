@@ -27,6 +27,14 @@ memory and imports do not leak between them; threads = ``--threads``):
     circuit with a nearest-neighbour CNOT brick ideal and under forte-1 noise, 1000 shots:
     ``run`` (stim, matrix-product states) against Aer's MPS method and quimb's ``CircuitMPS``
     (when importable), time and the peak resident memory each run adds.
+(e) Dynamic circuit (issue 15): 12-qubit depth-10 random circuit with 3 mid-circuit
+    measurements (qubits 0, 3, 6 after layers 2, 5, 7, each used again afterwards), 1000 shots,
+    ``run_program`` on the parsed OpenQASM 3, ideal and aria-1: vs the same circuit with
+    terminal measurements only (``run_program`` too, which runs it on the circuit engine; goal
+    ≤ 10×) and vs qiskit-aer running the dynamic circuit (``AerSimulator`` statevector, built
+    with ``measure`` mid-circuit; noisy: ``depolarizing_error(r₁, 1)`` on rx/ry/rz and
+    ``(r₂, 2)`` on cx, the same rates on the QIS gates). Per side: median of ``--reps`` runs
+    (ours after a warm-up), in its own subprocess; parsing excluded.
 
 Times are wall-clock medians: of the runs (a, b; run in rounds, each round measuring every
 side once in turn), of the per-call means of the rounds (c; the best round is printed too).
@@ -50,7 +58,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from _circuits import bell, random_layers  # noqa: E402
+from _circuits import bell, qasm3_layers, random_layers  # noqa: E402
+
+#: Workload (e): the layers after which qubits 0, 3, 6 are measured mid-circuit.
+DYNAMIC_MEASURE_AFTER = (2, 5, 7)
 
 # --------------------------------------------------------------------------- workers
 
@@ -244,6 +255,77 @@ def bell_calls(task: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _dynamic_qiskit(n: int, seed: int, measure_after: tuple[int, ...]) -> Any:
+    """The (d) circuit for qiskit-aer: the same gates and measurements as ``qasm3_layers``."""
+    from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
+
+    regs = [QuantumRegister(n, "q"), ClassicalRegister(n, "c")]
+    if measure_after:
+        regs.append(ClassicalRegister(len(measure_after), "m"))
+    qc = QuantumCircuit(*regs)
+    gates = random_layers(n, 10, seed)
+    i = 0
+    for layer in range(10):
+        count = 3 * n + len(range(layer % 2, n - 1, 2))
+        for g in gates[i : i + count]:
+            if g["gate"] == "cnot":
+                qc.cx(g["control"], g["target"])
+            else:
+                getattr(qc, g["gate"])(g["rotation"], g["target"])
+        i += count
+        for k, after in enumerate(measure_after):
+            if after == layer:
+                qc.measure((3 * k) % n, regs[2][k])
+    qc.measure(range(n), regs[1])
+    return qc
+
+
+def dynamic_case(task: dict[str, Any]) -> dict[str, Any]:
+    """One side of workload (d): median seconds of ``reps`` runs after a warm-up."""
+    from ionstack.quantum import noise_model
+    from ionstack.quantum.dynamic import run_program
+    from ionstack.quantum.qasm3 import parse_program
+
+    n, seed, shots, side = task["n"], task["seed"], task["shots"], task["side"]
+    after = DYNAMIC_MEASURE_AFTER if side != "terminal" else ()
+    model = noise_model(task["noise"]) if task["noise"] else None
+    detail: dict[str, Any] = {}
+    if side == "aer":
+        from qiskit_aer import AerSimulator
+        from qiskit_aer.noise import NoiseModel, depolarizing_error
+
+        qc = _dynamic_qiskit(n, seed, after)
+        options: dict[str, Any] = {"method": "statevector", "max_parallel_threads": task["threads"]}
+        if model is not None:
+            aer_noise = NoiseModel()
+            aer_noise.add_all_qubit_quantum_error(
+                depolarizing_error(model.p1q, 1), ["rx", "ry", "rz"]
+            )
+            aer_noise.add_all_qubit_quantum_error(depolarizing_error(model.p2q, 2), ["cx"])
+            options["noise_model"] = aer_noise
+        sim = AerSimulator(**options)
+
+        def once(i: int) -> Any:
+            return sim.run(qc, shots=shots, seed_simulator=1000 + i).result()
+
+    else:
+        program = parse_program(qasm3_layers(n, 10, seed, measure_after=after))
+
+        def once(i: int) -> Any:
+            return run_program(
+                program, shots=shots, noise=model, seed=1000 + i, threads=task["threads"]
+            )
+
+        r = once(0)  # warm-up (imports, caches); Aer's runs take seconds: none there
+        detail = {"method": r.method, "engine": r.engine, "dynamic": program.dynamic}
+    times = []
+    for i in range(task["reps"]):
+        t0 = time.perf_counter()
+        once(i + 1)
+        times.append(time.perf_counter() - t0)
+    return {"seconds": statistics.median(times), "runs": times, **detail}
+
+
 def crossover(task: dict[str, Any]) -> dict[str, Any]:
     """Per-call time of the engines behind the size dispatch of ``quantum/simulate.py``:
     numpy complex128 vs qsim (fused, 1 and 2 threads) on the same depth-10 circuit."""
@@ -433,6 +515,7 @@ WORKERS = {
         noisy_ours,
         noisy_qsim,
         bell_calls,
+        dynamic_case,
         crossover,
         wide_ours,
         wide_aer,
@@ -608,6 +691,25 @@ def wide_report(d: dict[str, Any]) -> str:
     )
 
 
+def workload_e(n: int, shots: int, runs: int, reps: int, threads: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"n": n, "shots": shots}
+    for noise in ("", "aria-1"):
+        base = {"n": n, "seed": 4242, "shots": shots, "reps": reps, "threads": threads}
+        jobs = {
+            side: ("dynamic_case", {**base, "side": side, "noise": noise})
+            for side in ("dynamic", "terminal", "aer")
+        }
+        got = _interleaved(jobs, runs)
+        med = {side: _median(v) for side, v in got.items()}
+        out[noise or "ideal"] = {
+            **med,
+            "ratio_terminal": med["dynamic"] / med["terminal"],
+            "ratio_aer": med["dynamic"] / med["aer"],
+            "detail": {k: got[k][0] for k in ("dynamic", "terminal")},
+        }
+    return out
+
+
 def _fmt(s: float) -> str:
     return f"{s * 1e6:.1f} µs" if s < 1e-3 else (f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s")
 
@@ -665,6 +767,26 @@ def report(results: dict[str, dict[str, Any]]) -> str:
                 "",
             ),
         ]
+    if "e" in results:
+        d = results["e"]
+        for noise in ("ideal", "aria-1"):
+            x = d[noise]
+            rows += [
+                (
+                    f"(e) {d['n']}q, 3 mid-circuit measurements, {d['shots']} shots, {noise}",
+                    _fmt(x["dynamic"]),
+                    f"terminal measurements only (ours) {_fmt(x['terminal'])}",
+                    f"{x['ratio_terminal']:.2f}",
+                    "≤ 10",
+                ),
+                (
+                    "",
+                    "",
+                    f"qiskit-aer, the dynamic circuit {_fmt(x['aer'])}",
+                    f"{x['ratio_aer']:.3g}",
+                    "—",
+                ),
+            ]
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows
@@ -696,8 +818,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, help="runs per measurement (default 3; quick 1)")
     parser.add_argument("--json", help="also write the raw numbers to this file")
     parser.add_argument(
-        "--only", help="a subset of the workloads, e.g. bc (default abc); d: the 36-qubit table"
+        "--only",
+        help="a subset of the workloads, e.g. bc (default abce); d: the 36-qubit table",
     )
+    parser.add_argument("--reps", type=int, help="timed runs per side of (e) (default 5; quick 1)")
     parser.add_argument(
         "--crossover",
         action="store_true",
@@ -718,7 +842,7 @@ def main() -> None:
         print(f"load average at end: {_load()}; total {time.perf_counter() - t0:.0f} s")
         return
     runs = args.runs or (1 if args.quick else 3)
-    only = set(args.only or "abc")
+    only = set(args.only or "abce")
     loads = [_load()]
     print(f"load average at start: {loads[0]} (1/5/15 min; {os.cpu_count()} cores)", flush=True)
     results: dict[str, dict[str, Any]] = {}
@@ -737,7 +861,11 @@ def main() -> None:
         results["d"] = workload_d(args.runs or 1, args.threads, 200 if args.quick else 1000)
         loads.append(_load())
         print(wide_report(results["d"]))
-    if only & set("abc"):
+    if "e" in only:
+        reps = args.reps or (1 if args.quick else 5)
+        results["e"] = workload_e(12, 1000, runs, reps, args.threads)
+        loads.append(_load())
+    if only & set("abce"):
         print(report(results))
     print(
         f"\nthreads={args.threads}; runs={runs}; "

@@ -27,6 +27,8 @@ def test_engine_bench_quick_prints_every_ratio() -> None:
         r"\(a\) 20q depth-10 ideal probabilities .*qsim raw .*qsimcirq",
         r"\(b\) 10q depth-10 aria-1, 1000 shots .*qsim trajectories t=1",
         r"\(c\) Bell, 1000 shots, per call .*qulacs .*lightning",
+        r"\(e\) 12q, 3 mid-circuit measurements, 1000 shots, ideal .*terminal measurements only",
+        r"\(e\) 12q, 3 mid-circuit measurements, 1000 shots, aria-1 .*terminal measurements only",
     ):
         assert re.search(row + ".*" + ratio, out.stdout), (row, out.stdout)
     assert "load average at start" in out.stdout

@@ -362,17 +362,19 @@ class _Runner:
         outcomes, _ = sampling.sample(sampling.Distribution(state=psi), k, self.rng)
         n = self.engine.n
         qubit_bits = ((outcomes[:, None] >> np.arange(n, dtype=np.int64)) & 1).astype(np.uint8)
-        record = g.record
-        for j in range(layout.clbits):
-            self.out[rows, j] = (record >> j) & 1
+        block = np.zeros((k, self.out.shape[1]), dtype=np.uint8)
+        if layout.clbits:
+            record = [(g.record >> j) & 1 for j in range(layout.clbits)]
+            block[:, : layout.clbits] = np.array(record, dtype=np.uint8)
         for clbit, q in layout.deferred:
-            self.out[rows, clbit] = qubit_bits[:, q]
+            block[:, clbit] = qubit_bits[:, q]
             if self.readout > 0:
-                self.out[rows, clbit] ^= (self.rng.random(k) < self.readout).astype(np.uint8)
-        self.out[rows, layout.output : layout.output + n] = qubit_bits
+                block[:, clbit] ^= (self.rng.random(k) < self.readout).astype(np.uint8)
+        out = block[:, layout.output : layout.output + layout.width]
+        out[:, :n] = qubit_bits
         if self.readout > 0:
-            flips = self.rng.random((k, layout.width)) < self.readout
-            self.out[rows, layout.output : layout.output + layout.width] ^= flips.astype(np.uint8)
+            out ^= (self.rng.random((k, layout.width)) < self.readout).astype(np.uint8)
+        self.out[rows] = block
 
 
 def _error_op(targets: tuple[int, ...], pauli: int) -> EngineOp:

@@ -298,3 +298,36 @@ def test_native_qasm3_round_trip() -> None:
     again = parse_program(head + decl + "qubit[3] q;\n" + rest)
     assert again.registers == (("c", 2),) and again.qubits == 3
     assert sum(isinstance(op, Reset) for op in again.ops) == 1
+
+
+def test_physical_qubits_of_a_transpiled_circuit() -> None:
+    """``dumps`` of a transpiled circuit names physical qubits ``$i``: qubit i."""
+    from qiskit import transpile
+    from qiskit.transpiler import CouplingMap
+
+    qc = QuantumCircuit(3, 2)
+    qc.h(0)
+    qc.measure(0, 0)
+    qc.reset(0)
+    with qc.if_test((qc.clbits[0], 1)):
+        qc.x(1)
+    qc.cx(1, 2)
+    qc.measure(2, 1)
+    t = transpile(
+        qc,
+        basis_gates=["rx", "ry", "rz", "cx", "measure", "reset", "if_else"],
+        coupling_map=CouplingMap.from_full(5),
+        optimization_level=1,
+        seed_transpiler=1,
+    )
+    text = qasm3.dumps(t)
+    assert "$0" in text
+    p = parse_program(text, qubits=5)
+    assert (p.qubits, p.registers) == (5, (("c", 2),))
+    assert Measure(0, "c", 0) in p.ops and Reset(0) in p.ops
+    with pytest.raises(JobFailure) as e:
+        parse_program(f"{HEAD}qubit[2] q;\nx $0;\n")
+    assert "physical qubit $0 at line 4: cannot be mixed" in e.value.message
+    with pytest.raises(JobFailure) as e:
+        parse_program(f"{HEAD}x $1;\nqubit[2] q;\n")
+    assert "qubit declaration at line 4: cannot be mixed" in e.value.message

@@ -6,7 +6,9 @@ with bound parameters:
 
 * ``OPENQASM 3.0;``, ``include "stdgates.inc";`` (or ``"qelib1.inc"``);
 * ``qubit[n] q;`` / ``qubit q;`` / ``qreg q[n];`` (several, named; flattened in declaration
-  order, see :mod:`ionstack.quantum.program`), ``bit[n] c;`` / ``bit c;`` / ``creg c[n];``
+  order, see :mod:`ionstack.quantum.program`), or physical qubits ``$0``, ``$1``… (what
+  ``dumps`` writes for a transpiled circuit: ``$i`` is qubit ``i``; not mixed with registers);
+  ``bit[n] c;`` / ``bit c;`` / ``creg c[n];``
   (any name but ``output_all``, reserved for the final measurement of every qubit);
 * every ``stdgates.inc`` gate, ``U``, ``gphase``, Qiskit's ``rxx ryy rzz sxdg`` when the text
   does not define them, and ``gate`` definitions (inlined; parameters; nested calls), with the
@@ -53,6 +55,8 @@ from ionstack.quantum.qasm3_library import (
     value,
 )
 
+#: Physical qubits ``$0 … $(MAX_PHYSICAL-1)`` are accepted (a transpiled circuit's form).
+MAX_PHYSICAL = 1 << 16
 #: Deepest nesting of gate definitions (and ``if`` blocks) accepted.
 MAX_DEPTH = 64
 
@@ -130,6 +134,7 @@ class _Lowering:
     def __init__(self) -> None:
         self.qregs: dict[str, tuple[int, int]] = {}
         self.width = 0
+        self.physical = 0  # 1 + the highest physical qubit ($i) used
         self.cregs: dict[str, int] = {}
         self.gates: dict[str, ast.QuantumGateDefinition] = {}
 
@@ -146,6 +151,8 @@ class _Lowering:
         return n
 
     def qubit_declaration(self, node: ast.QubitDeclaration) -> None:
+        if self.physical:
+            fail(node, "qubit declaration", "cannot be mixed with physical qubits ($n)")
         self._name_free(node, node.qubit.name)
         size = self._size(node, node.size)
         self.qregs[node.qubit.name] = (self.width, size)
@@ -201,7 +208,12 @@ class _Lowering:
             return [scope.qubits[name]]
         if name not in self.qregs:
             if isinstance(node, ast.Identifier) and re.fullmatch(r"\$\d+", name):
-                fail(node, f"physical qubit {name}", "not supported; declare qubit registers")
+                if self.qregs:
+                    fail(node, f"physical qubit {name}", "cannot be mixed with qubit registers")
+                if int(name[1:]) >= MAX_PHYSICAL:
+                    fail(node, f"physical qubit {name}", f"index ≥ {MAX_PHYSICAL}")
+                self.physical = max(self.physical, int(name[1:]) + 1)
+                return [int(name[1:])]
             fail(node, f"qubit {name!r}", "not declared")
         offset, size = self.qregs[name]
         return [offset + i for i in self._indices(node, size, f"qubit {name!r}")]
@@ -484,17 +496,18 @@ def parse_program(text: str, *, qubits: int | None = None) -> Program:
     tree = _parse_text(text)
     low = _Lowering()
     ops = low.statements(tree.statements, 0, top=True)
-    if low.width == 0:
+    width = low.width or low.physical
+    if width == 0:
         raise JobFailure("InvalidInput", "input.data: the program declares no qubits", key=KEY)
-    if qubits is not None and qubits < low.width:
+    if qubits is not None and qubits < width:
         raise JobFailure(
             "InvalidInput",
-            f"input.qubits: {qubits} is fewer than the {low.width} qubits the program declares",
+            f"input.qubits: {qubits} is fewer than the {width} qubits the program declares",
             key="input.qubits",
         )
     return Program(
-        qubits=max(low.width, qubits or 0),
+        qubits=max(width, qubits or 0),
         registers=tuple(low.cregs.items()),
         ops=tuple(ops),
-        declared_qubits=low.width,
+        declared_qubits=width,
     )

@@ -36,6 +36,7 @@ order.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -174,8 +175,9 @@ def _run_static(
 ) -> ShotsResult:
     circuit = program.static_circuit()
     assert circuit is not None
+    # idle qubits (input.qubits beyond the ones used) are not simulated: they read 0
     result = run(
-        circuit,
+        dataclasses.replace(circuit, qubits=program.active_qubits()),
         shots=shots,
         noise=noise,
         seed=seed,

@@ -6,8 +6,9 @@ The intermediate form of an ``ionq.qasm3.v1`` job, built by
 
 * **Qubits.** One flat index space: every ``qubit`` register of the text in declaration order
   (``qubit[2] a; qubit[3] b;`` → ``a[0..1]`` are qubits 0–1, ``b[0..2]`` qubits 2–4). Qubit
-  ``i`` is bit ``i`` of the little-endian ``output_all`` outcome (semantics.md §0). A job's
-  ``input.qubits`` may add idle qubits after them.
+  ``i`` is bit ``i`` of the little-endian ``output_all`` outcome (semantics.md §0); physical
+  qubits ``$i`` (a transpiled circuit) are qubit ``i``. A job's ``input.qubits`` may add idle
+  qubits after them (not simulated; they read 0).
 * **Classical registers.** ``registers`` lists the ``bit`` registers in declaration order with
   their widths; bit ``i`` of a register is its ``i``-th bit (``c[i]``), and a register read as
   an integer is ``Σ c[i]·2^i`` (OpenQASM 3; Qiskit's ``if_test((creg, v))``).

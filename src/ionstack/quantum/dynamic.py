@@ -229,7 +229,9 @@ class _Engine:
 
     def p_one(self, psi: State, q: int) -> float:
         """Probability of measuring 1 on ``q`` (float64 sums, normalised by the state's norm)."""
-        sq = sampling.squared(psi).reshape(1 << (self.n - 1 - q), 2, 1 << q)
+        sq = np.square(psi.real, dtype=np.float64)
+        sq += np.square(psi.imag, dtype=np.float64)
+        sq = sq.reshape(1 << (self.n - 1 - q), 2, 1 << q)
         zero, one = float(sq[:, 0, :].sum()), float(sq[:, 1, :].sum())
         total = zero + one
         return min(1.0, max(0.0, one / total)) if total > 0 else 0.0

@@ -274,12 +274,10 @@ class _Runner:
     ) -> None:
         self.code, self.engine, self.rng, self.out = code, engine, rng, out
         self.layout, self.readout, self.check = layout, readout, check
-        self.live = 0  # most groups pending at once (tests read it)
 
     def run(self, start: _Group, pattern: Pattern) -> None:
         stack, errors = [start], dict(pattern)
         while stack:
-            self.live = max(self.live, len(stack))
             group = stack.pop()
             stack.extend(reversed(self._advance(group, pattern, errors)))
             self.check()

@@ -470,9 +470,10 @@ def test_memory_fallback_runs_shot_by_shot_with_the_same_statistics(
         peaks.append(fp.peak)
         real_guard(fp, limit, n)
 
-    def plan(*args: Any) -> tuple[bool, int]:
-        plans.append(real_plan(*args))
-        return plans[-1]
+    def plan(*args: Any) -> tuple[bool, int, float]:
+        out = real_plan(*args)
+        plans.append(out[:2])
+        return out
 
     monkeypatch.setattr(dynamic.memory, "guard", guard)
     monkeypatch.setattr(dynamic, "_plan", plan)

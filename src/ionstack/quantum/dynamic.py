@@ -44,8 +44,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ionstack.quantum import budget, memory, sampling
 from ionstack.quantum import gates as G
-from ionstack.quantum import memory, sampling
 from ionstack.quantum.dynamic_code import (
     Branch,
     Code,
@@ -458,7 +458,7 @@ def run_program(
     )
     limit = memory_limit_bytes if memory_limit_bytes is not None else memory.LazyLimit()
     readout = readout_error(noise)
-    per_shot, checkpoints = _plan(code, engine, shots, total, limit, n, noisy, readout > 0)
+    per_shot, checkpoints, peak = _plan(code, engine, shots, total, limit, n, noisy, readout > 0)
     memory.tune_allocator()
     out = np.zeros((shots, total), dtype=np.uint8)
     rng = sampling.derive_rng(seed, "dynamic", "outcomes")
@@ -472,15 +472,16 @@ def run_program(
         )
     else:
         patterns, group = [()], np.zeros(shots, dtype=np.int64)
-    starts = _Checkpoints(code, engine, checkpoints, check)
     order = np.argsort(group, kind="stable")
     bounds = np.searchsorted(group[order], np.arange(len(patterns) + 1))
-    for i, pattern in enumerate(patterns):
-        members = order[bounds[i] : bounds[i + 1]]
-        pc, state, ops = starts.start(pattern)
-        chunks = [members[j : j + 1] for j in range(members.size)] if per_shot else [members]
-        for chunk in chunks:
-            runner.run(_Group(pc, state, False, 0, chunk, list(ops)), pattern)
+    with budget.reserve(peak, check=check):  # the host's, shared by its workers
+        starts = _Checkpoints(code, engine, checkpoints, check)
+        for i, pattern in enumerate(patterns):
+            members = order[bounds[i] : bounds[i + 1]]
+            pc, state, ops = starts.start(pattern)
+            chunks = [members[j : j + 1] for j in range(members.size)] if per_shot else [members]
+            for chunk in chunks:
+                runner.run(_Group(pc, state, False, 0, chunk, list(ops)), pattern)
     return ShotsResult(
         registers=registers,
         bits=out,
@@ -549,8 +550,9 @@ def _plan(
     n: int,
     noisy: bool,
     readout: bool,
-) -> tuple[bool, int]:
-    """Checkpoints and the shot-by-shot fallback from the memory estimate; then the guard.
+) -> tuple[bool, int, float]:
+    """Checkpoints, the shot-by-shot fallback and the peak from the memory estimate; then the
+    guard (the caller reserves the peak in the host's budget).
 
     Branching keeps the working state, a copy, the engine's temporaries, the pending
     siblings (at most one per split on the path, and never more than ``shots − 1``) and the
@@ -584,4 +586,4 @@ def _plan(
         method="dynamic", engine=engine.name, state=state, peak=peak, what="dynamic simulation"
     )
     memory.guard(fp, limit, n)
-    return per_shot, checkpoints
+    return per_shot, checkpoints, peak

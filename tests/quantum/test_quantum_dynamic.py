@@ -249,10 +249,29 @@ def _circuits() -> dict[str, QuantumCircuit]:
         qc.rx(0.3, 0)
     qc.measure(1, cr[3])
     out["syndrome"] = qc
+
+    from qiskit.circuit.classical import expr
+
+    q, a, b = QuantumRegister(3, "q"), ClassicalRegister(2, "a"), ClassicalRegister(1, "b")
+    qc = QuantumCircuit(q, a, b)  # Qiskit expr conditions: &&, ||, ! and parentheses
+    qc.h(0)
+    qc.ry(1.1, 1)
+    qc.measure(0, a[0])
+    qc.measure(1, b[0])
+    with qc.if_test(expr.logic_and(a[0], expr.logic_not(b[0]))):
+        qc.x(2)
+    qc.h(2)
+    qc.measure(2, a[1])
+    with qc.if_test(expr.logic_or(expr.equal(a, 2), b[0])):
+        qc.ry(0.7, 0)
+    with qc.if_test(expr.logic_not(expr.logic_or(a[1], b[0]))):
+        qc.h(1)
+    qc.measure([0, 1], [a[0], b[0]])
+    out["expr"] = qc
     return out
 
 
-@pytest.mark.parametrize("name", ["mixed", "syndrome"])
+@pytest.mark.parametrize("name", ["mixed", "syndrome", "expr"])
 def test_qiskit_dumps_programs_match_aer(name: str) -> None:
     qc = _circuits()[name]
     p = parse_program(qasm3.dumps(qc))

@@ -15,7 +15,7 @@ from qiskit.quantum_info import Operator
 from ionstack.errors import JobFailure
 from ionstack.quantum import gates as G
 from ionstack.quantum.circuit import Gate
-from ionstack.quantum.program import Condition, If, Measure, Program, Reset
+from ionstack.quantum.program import Combined, Condition, If, Measure, Program, Reset
 from ionstack.quantum.program_native import compile_to_native_qasm3
 from ionstack.quantum.qasm3 import parse_program
 
@@ -207,6 +207,15 @@ def test_dynamic_constructs() -> None:
     assert ops[5] == If(Condition("c", 1, 1, equal=False), (Gate("x", (0,)),))
     assert ops[6] == If(Condition("c", None, 2), (If(Condition("c", 1, 0), (Gate("z", (0,)),)),))
     assert ops[7] == If(Condition("c", None, 3, equal=False), (Gate("y", (1,)),))
+    both = parse_program(
+        f"{HEAD}qubit[1] q;\nbit[2] c;\nbit d;\nif (c[0] && !(c == 2 || d)) {{ x q[0]; }}\n"
+    ).ops[0]
+    assert isinstance(both, If)
+    assert both.condition == Combined(
+        "and",
+        Condition("c", 0, 1),
+        Combined("and", Condition("c", None, 2, equal=False), Condition("d", None, 1, False)),
+    )
     assert p.dynamic and p.static_circuit() is None
 
 
@@ -297,6 +306,16 @@ def test_native_qasm3_round_trip() -> None:
     head, rest = out.split("qubit[3] q;\n", 1)
     again = parse_program(head + decl + "qubit[3] q;\n" + rest)
     assert again.registers == (("c", 2),) and again.qubits == 3
+    compound = parse_program(
+        f"{HEAD}qubit[2] q;\nbit[2] c;\nc[0] = measure q[0];\n"
+        "if (!(c[0] || c == 2) && c[1]) { x q[1]; }\n"
+    )
+    written = compile_to_native_qasm3(compound, family="ms")
+    assert "if ((c[0] != 1 && c != 2) && c[1] == 1) {" in written
+    back = parse_program(head + decl + written.split("\n", 2)[2])
+    assert [op.condition for op in back.ops if isinstance(op, If)] == [
+        op.condition for op in compound.ops if isinstance(op, If)
+    ]
     assert sum(isinstance(op, Reset) for op in again.ops) == 1
 
 

@@ -9,6 +9,7 @@ instead of splitting the shots (:mod:`ionstack.quantum.dynamic`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
@@ -17,7 +18,17 @@ from ionstack.quantum.circuit import Gate
 from ionstack.quantum.engines import Op as EngineOp
 from ionstack.quantum.engines.trajectories import Pattern
 from ionstack.quantum.engines.trajectories import Program as Fused
-from ionstack.quantum.program import Condition, If, Measure, Op, Program, Reset, walk
+from ionstack.quantum.program import (
+    Combined,
+    If,
+    Measure,
+    Op,
+    Predicate,
+    Program,
+    Reset,
+    conditions,
+    walk,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,21 +54,29 @@ class Resetting:
 
 @dataclass(slots=True)
 class Branch:
-    """Go on if the condition holds on the record, else jump to ``target``."""
+    """Go on if ``test(record)`` (the ``if`` condition on the flat record), else jump to
+    ``target``."""
 
-    offset: int
-    width: int
-    bit: int | None
-    value: int
-    equal: bool
+    test: Callable[[int], bool]
     target: int = -1
 
     def holds(self, record: int) -> bool:
-        if self.bit is not None:
-            v = (record >> (self.offset + self.bit)) & 1
-        else:
-            v = (record >> self.offset) & ((1 << self.width) - 1)
-        return (v == self.value) == self.equal
+        return self.test(record)
+
+
+def _test(p: Predicate, offsets: dict[str, tuple[int, int]]) -> Callable[[int], bool]:
+    if isinstance(p, Combined):
+        left, right = _test(p.left, offsets), _test(p.right, offsets)
+        if p.op == "and":
+            return lambda r: left(r) and right(r)
+        return lambda r: left(r) or right(r)
+    offset, width = offsets[p.register]
+    value, equal = p.value, p.equal
+    if p.bit is not None:
+        shift = offset + p.bit
+        return lambda r: (((r >> shift) & 1) == value) == equal
+    mask = (1 << width) - 1
+    return lambda r: (((r >> offset) & mask) == value) == equal
 
 
 @dataclass(slots=True)
@@ -140,7 +159,7 @@ def deferred_measures(ops: tuple[Op, ...]) -> set[int]:
             touched |= _qubits(op)
             for inner in walk((op,)):
                 if isinstance(inner, If):
-                    read.add(inner.condition.register)
+                    read.update(c.register for c in conditions(inner.condition))
                 elif isinstance(inner, Measure):
                     written.add((inner.register or "", inner.bit))
         else:
@@ -181,9 +200,7 @@ class _Flattener:
 
     def branch(self, op: If) -> None:
         code = self.code
-        c: Condition = op.condition
-        offset, width = self.offsets[c.register]
-        branch = Branch(offset, width, c.bit, c.value, c.equal)
+        branch = Branch(_test(op.condition, self.offsets))
         code.steps.append(branch)
         self.emit(op.then, None)
         if op.orelse:

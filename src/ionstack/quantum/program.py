@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Literal, TypeAlias
 
 from ionstack.quantum.circuit import Circuit, Gate
 from ionstack.quantum.compile import gate_counts as circuit_gate_counts
@@ -58,10 +58,38 @@ class Condition:
 
 
 @dataclass(frozen=True, slots=True)
+class Combined:
+    """``left && right`` (``op="and"``) or ``left || right`` (``op="or"``)."""
+
+    op: Literal["and", "or"]
+    left: Predicate
+    right: Predicate
+
+
+Predicate: TypeAlias = Condition | Combined
+
+
+def negated(p: Predicate) -> Predicate:
+    """``!p`` without a negation node: ``==``/``!=`` swapped, De Morgan on ``&&``/``||``."""
+    if isinstance(p, Condition):
+        return Condition(p.register, p.bit, p.value, not p.equal)
+    return Combined("or" if p.op == "and" else "and", negated(p.left), negated(p.right))
+
+
+def conditions(p: Predicate) -> Iterator[Condition]:
+    """The comparisons of a predicate, left to right."""
+    if isinstance(p, Condition):
+        yield p
+    else:
+        yield from conditions(p.left)
+        yield from conditions(p.right)
+
+
+@dataclass(frozen=True, slots=True)
 class If:
     """Run ``then`` when the condition holds on the shot's classical record, else ``orelse``."""
 
-    condition: Condition
+    condition: Predicate
     then: tuple[Op, ...]
     orelse: tuple[Op, ...] = ()
 

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 
 from ionstack.quantum.circuit import Circuit, Gate
 from ionstack.quantum.compile import Family, _num, compile_native
-from ionstack.quantum.program import Condition, If, Measure, Op, Program, Reset
+from ionstack.quantum.program import Combined, If, Measure, Op, Predicate, Program, Reset
 
 
 def _compile_ops(
@@ -87,7 +87,10 @@ def _gate_line(g: Gate, q: str) -> str:
     return f"zz({_num(g.angle)}) {qs};"
 
 
-def _condition(c: Condition) -> str:
+def _condition(c: Predicate) -> str:
+    if isinstance(c, Combined):
+        op = "&&" if c.op == "and" else "||"
+        return f"({_condition(c.left)} {op} {_condition(c.right)})"
     target = c.register if c.bit is None else f"{c.register}[{c.bit}]"
     return f"{target} {'==' if c.equal else '!='} {c.value}"
 
@@ -102,7 +105,9 @@ def _lines(ops: Sequence[Op], q: str, indent: str) -> Iterator[str]:
         elif isinstance(op, Reset):
             yield f"{indent}reset {q}[{op.qubit}];"
         else:
-            yield f"{indent}if ({_condition(op.condition)}) {{"
+            cond = _condition(op.condition)
+            cond = cond[1:-1] if isinstance(op.condition, Combined) else cond
+            yield f"{indent}if ({cond}) {{"
             yield from _lines(op.then, q, indent + "  ")
             if op.orelse:
                 yield f"{indent}}} else {{"

@@ -15,8 +15,9 @@ with bound parameters:
   ``ctrl @``, ``negctrl @``, ``inv @`` and integer ``pow(k) @`` modifiers;
 * ``c[i] = measure q[j];``, ``c = measure q;``, ``measure q -> c;``, ``measure q;`` anywhere;
   ``reset``; ``barrier`` and ``delay`` (ignored: no idle noise);
-* ``if (c[0])``, ``if (!c[0])``, ``if (c[0] == 1)``, ``if (c == 2)``, ``if (c != 2)``, with
-  ``else`` and nesting.
+* ``if (c[0])``, ``if (!c[0])``, ``if (c[0] == 1)``, ``if (c == 2)``, ``if (c != 2)``, and
+  their combinations with ``&&``, ``||``, ``!`` and parentheses (Qiskit's ``expr`` conditions),
+  with ``else`` and nesting.
 
 Gate semantics are Qiskit's gate library (what the exporter means): ``U(θ,φ,λ) =
 [[cos θ/2, −e^{iλ} sin θ/2], [e^{iφ} sin θ/2, e^{i(φ+λ)} cos θ/2]]``, ``u3 = U``,
@@ -43,7 +44,18 @@ from openqasm3 import ast
 
 from ionstack.errors import JobFailure
 from ionstack.quantum.circuit import Gate
-from ionstack.quantum.program import OUTPUT_ALL, Condition, If, Measure, Op, Program, Reset
+from ionstack.quantum.program import (
+    OUTPUT_ALL,
+    Combined,
+    Condition,
+    If,
+    Measure,
+    Op,
+    Predicate,
+    Program,
+    Reset,
+    negated,
+)
 from ionstack.quantum.qasm3_library import (
     BUILTINS,
     KEY,
@@ -434,10 +446,17 @@ class _Lowering:
         for q, (reg, bit) in zip(qubits, bits, strict=True):
             yield Measure(q, reg, bit)
 
-    def condition(self, node: Any) -> Condition:
+    def condition(self, node: Any) -> Predicate:
         negate = False
         while isinstance(node, ast.UnaryExpression) and node.op.name == "!":
             negate, node = not negate, node.expression
+        if isinstance(node, ast.BinaryExpression) and node.op.name in ("&&", "||"):
+            both = Combined(
+                "and" if node.op.name == "&&" else "or",
+                self.condition(node.lhs),
+                self.condition(node.rhs),
+            )
+            return negated(both) if negate else both
         if isinstance(node, ast.BinaryExpression) and node.op.name in ("==", "!="):
             lhs, rhs = node.lhs, node.rhs
             if isinstance(lhs, ast.IntegerLiteral | ast.BooleanLiteral):
@@ -468,7 +487,11 @@ class _Lowering:
             if not 0 <= i < size:
                 fail(node, f"bit {name!r}", f"index {i} out of range (size {size})")
             return name, i
-        fail(node, "condition", "only a bit register, one of its bits, == and != are supported")
+        fail(
+            node,
+            "condition",
+            "only a bit register, one of its bits, ==, !=, !, && and || are supported",
+        )
 
 
 def _construct(node: Any) -> str:

@@ -66,6 +66,8 @@ from ionstack.quantum.simulate import run
 
 #: Widest program simulated with numpy complex128 (qsim complex64 above).
 NUMPY_MAX_QUBITS = 10
+#: Narrower programs run each group's gates on one thread (qsim).
+THREADED_MIN_QUBITS = 22
 #: Memory for ideal checkpoints of the noisy path (patterns whose first error comes late).
 CHECKPOINT_BYTES = 64 << 20
 #: Most checkpoints kept in the leading gate run.
@@ -204,7 +206,9 @@ class _Engine:
     def __init__(self, n: int, threads: int) -> None:
         self.n = n
         self.numpy = n <= NUMPY_MAX_QUBITS
-        self.threads = threads
+        # many short calls: one thread below THREADED_MIN_QUBITS (OpenMP's start-up per call
+        # dominates there, and two threads on busy cores collapse: bench/README.md (b))
+        self.threads = threads if n >= THREADED_MIN_QUBITS else 1
         self.name = "numpy-complex128" if self.numpy else "qsim-complex64"
         self.state_bytes = (16 if self.numpy else 8) * 2.0**n
 
@@ -228,11 +232,15 @@ class _Engine:
         return psi.reshape(1 << (self.n - 1 - q), 2, 1 << q)
 
     def p_one(self, psi: State, q: int) -> float:
-        """Probability of measuring 1 on ``q`` (float64 sums, normalised by the state's norm)."""
-        sq = np.square(psi.real, dtype=np.float64)
-        sq += np.square(psi.imag, dtype=np.float64)
-        sq = sq.reshape(1 << (self.n - 1 - q), 2, 1 << q)
-        zero, one = float(sq[:, 0, :].sum()), float(sq[:, 1, :].sum())
+        """Probability of measuring 1 on ``q``: ``|half 1|² / |ψ|²``, squares summed in float64
+        (numpy's pairwise sums: the same bits in every process)."""
+        halves = self.halves(psi, q)
+        real = np.float64 if self.numpy else np.float32
+        parts = []
+        for h in (halves[:, 0, :], halves[:, 1, :]):
+            flat: npt.NDArray[np.floating[Any]] = np.ascontiguousarray(h).view(real)
+            parts.append(float(np.sum(flat * flat, dtype=np.float64)))
+        zero, one = parts
         total = zero + one
         return min(1.0, max(0.0, one / total)) if total > 0 else 0.0
 

@@ -113,7 +113,7 @@ class ShotsResult:
         return out
 
     def values(self, name: str) -> npt.NDArray[np.int64]:
-        """Each shot's register ``name`` read as ``Σ bit_i·2^i``."""
+        """Each shot's register ``name`` read as ``Σ bit_i·2^i`` (registers up to 63 bits)."""
         cols = self.by_register()[name].astype(np.int64)
         weights = np.left_shift(np.int64(1), np.arange(cols.shape[1], dtype=np.int64))
         out: npt.NDArray[np.int64] = cols @ weights

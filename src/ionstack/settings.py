@@ -142,6 +142,20 @@ class Settings(BaseSettings):
     emulate_qpu_duration: bool = Field(
         default=False, description="Emulated QPU jobs take their predicted duration."
     )
+    device_coherent_fraction: float = Field(
+        default=0.25,
+        ge=0.0,
+        le=1.0,
+        description="Emulated QPUs: share of the 2q gate error that is a static per-pair "
+        "over-rotation (quantum/device.py; an assumption, bench/README.md).",
+    )
+    device_readout_bright_share: float = Field(
+        default=0.75,
+        ge=0.0,
+        le=1.0,
+        description="Emulated QPUs: share of the SPAM error that reads 1 as 0 "
+        "(quantum/device.py; direction from Yb+ detection physics, value an assumption).",
+    )
 
     # --- queue and workers -------------------------------------------------------------------
     lease_seconds: float = Field(default=30.0, gt=0, description="A worker's hold on a job.")

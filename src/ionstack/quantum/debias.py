@@ -14,9 +14,12 @@ XORs the measured outcomes with ``flip_mask`` afterwards (only qubits some gate 
 flipped: idle ones stay idle and are not simulated, issue 16 §2). The logical distribution is
 unchanged while any readout or state-dependent bias is averaged over both bit values; the X merges
 into each qubit's last single-qubit gate when compiled, so the variants differ as physical
-circuits. The placement (``qubit_map``) is recorded; the emulator's noise is uniform across
-qubits, so it does not need simulating the whole chip. Results are reported in **logical**
-order, already un-mapped and un-flipped (semantics.md §2.5 item 6).
+circuits. The placement (``qubit_map``) is recorded; under a QPU's device model
+(:mod:`ionstack.quantum.device`) each variant runs on its placement, whose physical pairs carry
+their own static 2q over-rotation, so averaging over variants cancels that systematic error to
+first order (the other terms are uniform across qubits, so the chip itself is not simulated).
+Results are reported in **logical** order, already un-mapped and un-flipped (semantics.md §2.5
+item 6).
 
 Aggregation: ``average`` — the shot-weighted mean ``Σ_v counts_v(x) / Σ_v shots_v``;
 ``sharpen``/``voting`` — each variant votes for its most frequent outcome (ties: the smallest
@@ -34,6 +37,7 @@ import numpy as np
 from ionstack.errors import JobFailure
 from ionstack.quantum import sampling
 from ionstack.quantum.circuit import Circuit, Gate
+from ionstack.quantum.device import DeviceModel
 from ionstack.quantum.engines.mps import Limits
 from ionstack.quantum.noise import NoiseModel
 from ionstack.quantum.simulate import RunResult, run
@@ -189,7 +193,7 @@ def run_debiased(
         result = run(
             variant_circuit(circuit, v),
             shots=v.shots,
-            noise=noise,
+            noise=noise.placed(v.qubit_map) if isinstance(noise, DeviceModel) else noise,
             seed=sampling.derive_seed(seed, "variant", v.index),
             threads=threads,
             memory_limit_bytes=memory_limit_bytes,

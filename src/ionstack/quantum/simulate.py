@@ -44,7 +44,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ionstack.errors import JobFailure
-from ionstack.quantum import budget, memory, sampling, width
+from ionstack.quantum import budget, device, memory, sampling, width
 from ionstack.quantum import gates as G
 from ionstack.quantum.circuit import Circuit
 from ionstack.quantum.compile import check_family, compile_native
@@ -410,15 +410,23 @@ def _plan_trajectories(
     threads: int,
     limit: int,
     check: Callable[[], None],
+    locs: list[device.Location] | None = None,
 ) -> _Plan:
     """Error patterns are drawn first (cheap), so the estimate counts the checkpoint states
-    the evaluation will actually hold."""
+    the evaluation will actually hold. ``locs``: a device model's error locations (``gates``
+    are then their matrices)."""
     numpy_engine = n <= NUMPY_MAX_QUBITS_NOISY
     state_bytes = (16 if numpy_engine else 8) * 2.0**n
-    probs = np.array([model.error_probability(len(q)) for q, _ in gates], dtype=np.float64)
-    kinds = np.array([3 if len(q) == 1 else 15 for q, _ in gates], dtype=np.int64)
+    fixed = None
+    if locs is None:
+        probs = np.array([model.error_probability(len(q)) for q, _ in gates], dtype=np.float64)
+        kinds = np.array([3 if len(q) == 1 else 15 for q, _ in gates], dtype=np.int64)
+    else:
+        probs = np.array([loc.prob for loc in locs], dtype=np.float64)
+        kinds = np.array([loc.kind for loc in locs], dtype=np.int64)
+        fixed = np.array([loc.pauli for loc in locs], dtype=np.int64)
     patterns, group = trajectories.draw_patterns(
-        probs, kinds, shots, sampling.derive_rng(seed, "patterns")
+        probs, kinds, shots, sampling.derive_rng(seed, "patterns"), fixed=fixed
     )
     program = trajectories.Program.from_gates(n, gates)
     apply, engine = _trajectory_apply(n, threads)
@@ -464,6 +472,7 @@ def _plan_density(
     shots: int,
     seed: int,
     check: Callable[[], None],
+    locs: list[device.Location] | None = None,
 ) -> _Plan:
     """ρ (complex128, 16·4ⁿ bytes), updated in place piece by piece."""
     rho = 16 * 4.0**n
@@ -485,7 +494,11 @@ def _plan_density(
     )
 
     def execute() -> RunResult:
-        rated = [(q, m, model.p1q if len(q) == 1 else model.p2q) for q, m in gates]
+        rated: list[tuple[tuple[int, ...], np.ndarray, float | np.ndarray]] = (
+            [(q, m, model.p1q if len(q) == 1 else model.p2q) for q, m in gates]
+            if locs is None
+            else [(loc.qubits, loc.matrix, _channel(loc)) for loc in locs]
+        )
         probs = density.probabilities(n, rated, check=check)
         samples, hist = sampling.sample(
             sampling.Distribution(probs=probs), shots, sampling.derive_rng(seed, "shots")
@@ -513,9 +526,22 @@ def _plan_noisy(
         raise ValueError("a noisy simulation samples shots; shots=None is ideal-only")
     native = _native_gates(circuit, model)
     n = native.qubits
-    gates = [(g.targets, G.base_matrix(g, "native")) for g in native.gates if g.name != "nop"]
+    locs = device.locations(model, native) if isinstance(model, device.DeviceModel) else None
+    if locs is None:
+        gates = [(g.targets, G.base_matrix(g, "native")) for g in native.gates if g.name != "nop"]
+    else:
+        gates = [(loc.qubits, loc.matrix) for loc in locs]
     if method == "stabilizer" or (method is None and n >= STABILIZER_MIN_QUBITS):
-        locals_ = [stabilizer.gate_circuit(q, (), m) for q, m in gates]
+        device_stim = device.stim_circuit(locs) if locs is not None else None
+        if device_stim is not None:
+
+            def execute_device() -> RunResult:
+                bits = stabilizer.sample(n, device_stim, shots, sampling.derive_seed(seed, "stim"))
+                return _from_ints(sampling.bits_to_ints(bits), shots, method="stabilizer", n=n)
+
+            fp = memory.stim_footprint(n, outcomes=0, shots=shots, ops=len(gates), noisy=True)
+            return _Plan(fp, execute_device)
+        locals_ = [stabilizer.gate_circuit(q, (), m) for q, m in gates] if locs is None else [None]
         if all(c is not None for c in locals_):
             noisy = stabilizer.noisy_circuit(
                 [(q, c) for (q, _), c in zip(gates, locals_, strict=True) if c is not None],
@@ -545,15 +571,24 @@ def _plan_noisy(
                 check=check,
                 limits=limits,
                 exact_only=vector,
+                locs=locs,
             )
         except JobFailure:
             if not vector:
                 raise
     chosen = _choose_noisy(n, len(gates), shots, method)
     if chosen == "density_matrix":
-        return _plan_density(n, gates, model, shots=shots, seed=seed, check=check)
+        return _plan_density(n, gates, model, shots=shots, seed=seed, check=check, locs=locs)
     return _plan_trajectories(
-        n, gates, model, shots=shots, seed=seed, threads=threads, limit=limit, check=check
+        n,
+        gates,
+        model,
+        shots=shots,
+        seed=seed,
+        threads=threads,
+        limit=limit,
+        check=check,
+        locs=locs,
     )
 
 
@@ -670,13 +705,21 @@ def _plan_mps_noisy(
     check: Callable[[], None],
     limits: mps.Limits,
     exact_only: bool = False,
+    locs: list[device.Location] | None = None,
 ) -> _Plan:
     """Error-pattern grouping (:mod:`.engines.trajectories`) on matrix-product states: each
-    distinct pattern continues the last ideal checkpoint before its first error."""
-    probs = np.array([model.error_probability(len(q)) for q, _ in gates], dtype=np.float64)
-    kinds = np.array([3 if len(q) == 1 else 15 for q, _ in gates], dtype=np.int64)
+    distinct pattern continues the last ideal checkpoint before its first error. ``locs``: a
+    device model's error locations (``gates`` are then their matrices)."""
+    fixed = None
+    if locs is None:
+        probs = np.array([model.error_probability(len(q)) for q, _ in gates], dtype=np.float64)
+        kinds = np.array([3 if len(q) == 1 else 15 for q, _ in gates], dtype=np.int64)
+    else:
+        probs = np.array([loc.prob for loc in locs], dtype=np.float64)
+        kinds = np.array([loc.kind for loc in locs], dtype=np.int64)
+        fixed = np.array([loc.pauli for loc in locs], dtype=np.int64)
     patterns, group = trajectories.draw_patterns(
-        probs, kinds, shots, sampling.derive_rng(seed, "patterns")
+        probs, kinds, shots, sampling.derive_rng(seed, "patterns"), fixed=fixed
     )
     program = trajectories.Program.from_gates(n, gates)
     ideal = program.ops(0, ())
@@ -733,6 +776,48 @@ def _plan_mps_noisy(
         return _mps_result(result, worst)
 
     return _Plan(fp, execute)
+
+
+def _channel(loc: device.Location) -> float | np.ndarray:
+    """A device location's channel for the density matrix: a depolarizing rate or a
+    superoperator."""
+    if loc.kind == 1:
+        return device.pauli_superop(loc.pauli, loc.prob)
+    return loc.prob * (4 / 3 if loc.kind == 3 else 16 / 15)
+
+
+def _with_readout(result: RunResult, model: device.DeviceModel, seed: int) -> RunResult:
+    """``result`` with the model's readout error applied to its sampled outcomes (every
+    declared qubit is measured, used or not)."""
+    if result.samples is None or not model.has_readout_error:
+        return result
+    rng = sampling.derive_rng(seed, "readout")
+    if result.qubits <= 62:
+        samples = device.apply_readout(
+            np.asarray(result.samples, dtype=np.int64),
+            result.qubits,
+            model.readout_p01,
+            model.readout_p10,
+            rng,
+        )
+        values = samples.tolist()
+        hist = sampling.histogram(samples)
+    else:
+        bits = np.array(
+            [[(x >> q) & 1 for q in range(result.qubits)] for x in result.samples], dtype=bool
+        )
+        flipped = device.apply_readout_bits(bits, model.readout_p01, model.readout_p10, rng)
+        values = sampling.bits_to_ints(flipped)
+        hist = {}
+        for v in values:
+            hist[v] = hist.get(v, 0) + 1
+        hist = dict(sorted(hist.items()))
+    return replace(
+        result,
+        probabilities=sampling.frequencies(hist, len(values)),
+        histogram=hist,
+        samples=values,
+    )
 
 
 def _plan(
@@ -835,6 +920,10 @@ def run(
     """Simulate ``circuit`` on the qubits it uses (issue 16 §2), the answer at its declared
     width (:mod:`~ionstack.quantum.width`); arguments and errors as :func:`_run`."""
     used = width.used_qubits(circuit)
+    device_model = noise if isinstance(noise, device.DeviceModel) else None
+    if device_model is not None:  # the compacted qubits keep their physical placement
+        physical = device_model.qubit_map or tuple(range(circuit.qubits))
+        noise = device_model.placed([physical[q] for q in used])
     result = _run(
         width.compact(circuit, used),
         shots=shots,
@@ -847,7 +936,8 @@ def run(
         max_outcomes=max_outcomes,
         mps_limits=mps_limits,
     )
-    return width.restore(result, used, circuit.qubits)
+    result = width.restore(result, used, circuit.qubits)
+    return result if device_model is None else _with_readout(result, device_model, seed)
 
 
 def _run(

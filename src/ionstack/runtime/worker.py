@@ -32,12 +32,13 @@ from ionstack.logs import job_event
 from ionstack.metrics import Metrics
 from ionstack.quantum import budget
 from ionstack.quantum.circuit import parse_input
+from ionstack.quantum.device import DeviceModel
 from ionstack.quantum.engines.mps import Limits
 from ionstack.quantum.noise import NoiseModel, noise_model
 from ionstack.quantum.sampling import Probabilities
 from ionstack.quantum.simulate import RunResult, run
 from ionstack.quantum.symmetry import hull
-from ionstack.runtime import programs, queue, workloads
+from ionstack.runtime import devices, programs, queue, workloads
 from ionstack.settings import Settings
 from ionstack.store.wakeups import Wakeup, wakeup_for
 
@@ -264,22 +265,28 @@ class Worker:
     # --- the physics ---------------------------------------------------------------------------
 
     def compute(self, held: queue.Claim, *, check: Any) -> queue.Outcome:
-        """Run a claimed job on the quantum core (no database access)."""
+        """Run a claimed job on the quantum core (a QPU job first reads the characterization
+        in force at its submission: runtime/devices.py)."""
+        backend = self.catalog.get(held.backend)
+        device = (
+            devices.qpu_model(self.sessions, backend, held.submitted_at, self.settings)
+            if backend is not None and backend.is_qpu
+            else None
+        )
         if held.type in workloads.FUNCTION_TYPES:
             return workloads.compute(
-                held, catalog=self.catalog, settings=self.settings, check=check
+                held, catalog=self.catalog, settings=self.settings, check=check, device=device
             )
-        backend = self.catalog.get(held.backend)
         if backend is None:
             raise JobFailure("InternalError", f"Unknown backend {held.backend}.")
         if held.type == programs.QASM3_JOB:
-            return self._program(held, backend, check)
+            return self._program(held, backend, check, device)
         circuit = parse_input(held.input, job_type="ionq.circuit.v1")[0]
         shots = held.shots or self.settings.default_shots
         threads = self.settings.engine_threads
         memory = self.settings.memory_limit_bytes
-        if backend.is_qpu:
-            model = noise_model(backend.noise_model or "ideal")
+        if device is not None:
+            model: NoiseModel = device
             seed = derived_seed(held.job_id)
             debias = bool(held.settings.get("error_mitigation", {}).get("debiasing"))
             if debias:
@@ -296,6 +303,7 @@ class Worker:
                     mps_limits=mps_limits(self.settings),
                 )
                 outcome = _sampled(result, held)
+            outcome.output["noise_model"] = device.describe()
             outcome = self._symmetry_verified(held, circuit, outcome, check)
             if self.settings.emulate_qpu_duration:
                 _sleep_predicted(held, check)
@@ -327,7 +335,9 @@ class Worker:
             check=check,
             mps_limits=mps_limits(self.settings),
         )
-        return self._symmetry_verified(held, circuit, _sampled(result, held), check)
+        outcome = _sampled(result, held)
+        outcome.output["noise_model"] = {"kind": "published", "model": name}
+        return self._symmetry_verified(held, circuit, outcome, check)
 
     def _symmetry_verified(
         self, held: queue.Claim, circuit: Any, outcome: queue.Outcome, check: Any
@@ -366,10 +376,14 @@ class Worker:
             shots=[str(k) for k in kept],
         )
 
-    def _program(self, held: queue.Claim, backend: Backend, check: Any) -> queue.Outcome:
-        """An ``ionq.qasm3.v1`` job: sampled under the same model and seed as a circuit job."""
+    def _program(
+        self, held: queue.Claim, backend: Backend, check: Any, device: NoiseModel | None = None
+    ) -> queue.Outcome:
+        """An ``ionq.qasm3.v1`` job: sampled under the same model and seed as a circuit job
+        (on a QPU its device model: the dynamic simulator applies its depolarizing rates and
+        the mean readout error, quantum/dynamic.py)."""
         if backend.is_qpu:
-            model: NoiseModel | None = noise_model(backend.noise_model or "ideal")
+            model: NoiseModel | None = device or noise_model(backend.noise_model or "ideal")
             seed = derived_seed(held.job_id)
         else:
             noise = held.noise or {"model": "ideal"}
@@ -379,6 +393,10 @@ class Worker:
         outcome = programs.compute(
             held, model=model, seed=seed, settings=self.settings, check=check
         )
+        if isinstance(model, DeviceModel):
+            outcome.output["noise_model"] = model.describe()
+        elif model is not None:
+            outcome.output["noise_model"] = {"kind": "published", "model": model.name}
         if backend.is_qpu and self.settings.emulate_qpu_duration:
             _sleep_predicted(held, check)
         return outcome

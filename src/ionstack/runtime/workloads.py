@@ -27,6 +27,7 @@ from ionstack.catalog import Backend, Catalog
 from ionstack.errors import JobFailure
 from ionstack.quantum import hamiltonian, qaoa
 from ionstack.quantum.circuit import Circuit
+from ionstack.quantum.device import DeviceModel
 from ionstack.quantum.noise import NoiseModel, noise_model
 from ionstack.quantum.sampling import derive_seed
 from ionstack.quantum.simulate import RunResult, run
@@ -47,18 +48,25 @@ def _job_seed(held: queue.Claim) -> int:
     return int.from_bytes(digest[:8], "big") % (2**31 - 1) + 1
 
 
-def _model(held: queue.Claim, backend: Backend) -> NoiseModel | None:
+def _model(
+    held: queue.Claim, backend: Backend, device: NoiseModel | None = None
+) -> NoiseModel | None:
     if backend.is_qpu:
-        return noise_model(backend.noise_model or "ideal")
+        return device if device is not None else noise_model(backend.noise_model or "ideal")
     name = str((held.noise or {}).get("model", "ideal"))
     return None if name == "ideal" else noise_model(name)
 
 
 def executor(
-    held: queue.Claim, backend: Backend, settings: Settings, check: Check
+    held: queue.Claim,
+    backend: Backend,
+    settings: Settings,
+    check: Check,
+    device: NoiseModel | None = None,
 ) -> Callable[[Circuit, str], RunResult]:
-    """Run one labelled circuit of the job in the job's mode."""
-    model = _model(held, backend)
+    """Run one labelled circuit of the job in the job's mode (``device``: an emulated QPU's
+    device model, runtime/devices.py)."""
+    model = _model(held, backend, device)
     shots = held.shots or settings.default_shots
     seed = _job_seed(held)
 
@@ -77,16 +85,26 @@ def executor(
 
 
 def compute(
-    held: queue.Claim, *, catalog: Catalog, settings: Settings, check: Check
+    held: queue.Claim,
+    *,
+    catalog: Catalog,
+    settings: Settings,
+    check: Check,
+    device: DeviceModel | None = None,
 ) -> queue.Outcome:
-    """Run a claimed function job (no database access)."""
+    """Run a claimed function job (no database access; an emulated QPU's ``device`` model is
+    read by the caller)."""
     backend = catalog.get(held.backend)
     if backend is None:
         raise JobFailure("InternalError", f"Unknown backend {held.backend}.")
-    execute = executor(held, backend, settings, check)
+    execute = executor(held, backend, settings, check, device)
     if held.type == QUANTUM_FUNCTION:
-        return _energy(held, execute, check)
-    return _maxcut(held, execute, check, seed=_job_seed(held))
+        outcome = _energy(held, execute, check)
+    else:
+        outcome = _maxcut(held, execute, check, seed=_job_seed(held))
+    if backend.is_qpu and device is not None:
+        outcome.output["noise_model"] = device.describe()
+    return outcome
 
 
 def _billed(held: queue.Claim) -> dict[str, Any]:

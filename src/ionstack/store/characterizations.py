@@ -96,3 +96,13 @@ def newest(db: Session, backend: str) -> Characterization | None:
         .order_by(Characterization.date.desc())
         .limit(1)
     ).first()
+
+
+def in_force(db: Session, backend: str, day: date) -> Characterization | None:
+    """The characterization current on ``day``: the newest measured on or before it."""
+    return db.scalars(
+        select(Characterization)
+        .where(Characterization.backend == backend, Characterization.date <= day)
+        .order_by(Characterization.date.desc())
+        .limit(1)
+    ).first()

@@ -33,9 +33,13 @@ def depolarizing_superop(rate: float, arity: int) -> Matrix:
 
 
 def probabilities(
-    n: int, gates: Sequence[tuple[tuple[int, ...], Matrix, float]], *, check: Callable[[], None]
+    n: int,
+    gates: Sequence[tuple[tuple[int, ...], Matrix, float | Matrix]],
+    *,
+    check: Callable[[], None],
 ) -> npt.NDArray[np.float64]:
-    """``diag(ρ)`` after ``gates``: each ``(qubits, U, rate)`` is U then depolarizing(rate)."""
+    """``diag(ρ)`` after ``gates``: each ``(qubits, U, rate)`` is U then depolarizing(rate);
+    a matrix instead of a rate is that channel's superoperator (rows most significant)."""
     rho = np.zeros(1 << (2 * n), dtype=np.complex128)
     rho[0] = 1.0
     t = rho.reshape((2,) * (2 * n))
@@ -43,7 +47,9 @@ def probabilities(
         rows = tuple(q + n for q in qubits)
         statevector.apply(t, 2 * n, rows, (), u)
         statevector.apply(t, 2 * n, qubits, (), u.conj())
-        if rate > 0:
+        if isinstance(rate, np.ndarray):
+            statevector.apply(t, 2 * n, rows + qubits, (), rate)
+        elif rate > 0:
             statevector.apply(t, 2 * n, rows + qubits, (), depolarizing_superop(rate, len(qubits)))
         if i % 64 == 63:
             check()

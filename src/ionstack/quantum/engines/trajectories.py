@@ -48,6 +48,7 @@ def draw_patterns(
     kinds: npt.NDArray[np.int64],
     shots: int,
     rng: np.random.Generator,
+    fixed: npt.NDArray[np.int64] | None = None,
 ) -> tuple[list[Pattern], npt.NDArray[np.int64]]:
     """Draw every shot's error pattern and group identical ones.
 
@@ -56,6 +57,8 @@ def draw_patterns(
         kinds: Per location, the number of Pauli choices (3 for 1q, 15 for 2q).
         shots: Number of shots.
         rng: The job's pattern stream.
+        fixed: Per location, a fixed Pauli (1..15) instead of a uniform choice, or 0 (device
+            models' dephasing); ``None``: all uniform. Fixed locations draw no Pauli.
 
     Returns:
         ``(patterns, shot_group)``: distinct patterns (``patterns[i]`` is a tuple of
@@ -68,7 +71,10 @@ def draw_patterns(
         k = int(counts[loc])
         shot_parts.append(rng.choice(shots, size=k, replace=False))
         loc_parts.append(np.full(k, loc, dtype=np.int64))
-        pauli_parts.append(rng.integers(1, int(kinds[loc]) + 1, size=k))
+        if fixed is not None and fixed[loc]:
+            pauli_parts.append(np.full(k, int(fixed[loc]), dtype=np.int64))
+        else:
+            pauli_parts.append(rng.integers(1, int(kinds[loc]) + 1, size=k))
     group = np.zeros(shots, dtype=np.int64)
     patterns: list[Pattern] = [()]
     if not shot_parts:

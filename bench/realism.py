@@ -255,7 +255,9 @@ def print_table(rows: list[Row]) -> None:
             v = values.get(mode)
             cells.append("—" if v is None else f"{v[0]:.{digits}f} ± {v[1]:.{digits}f}")
         pub_text = (
-            "—" if pub is None else f"{pub:.{digits}f}" + (f" ± {pub_sigma:.3f}" if pub_sigma else "")
+            "—"
+            if pub is None
+            else f"{pub:.{digits}f}" + (f" ± {pub_sigma:.3f}" if pub_sigma else "")
         )
         diffs = [
             "—" if values.get(m) is None else _diff(*values[m], pub, pub_sigma)

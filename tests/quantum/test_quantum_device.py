@@ -335,3 +335,22 @@ def test_published_simulator_models_are_unchanged(name: str, method: str) -> Non
     r = run(c, shots=3000, noise=noise_model(name), seed=1234, method=method)  # type: ignore[arg-type]
     digest = hashlib.sha256(json.dumps(r.samples).encode()).hexdigest()
     assert digest == PUBLISHED_DIGESTS[(name, method)]
+
+
+def test_trajectories_and_density_matrix_agree_under_the_device_model() -> None:
+    """The same channels on both paths (the density matrix is exact): every outcome's
+    frequency within 5σ."""
+    m = model(
+        f1q=0.99, f2q=0.95, fspam=0.98, t1=10.0, t2=0.5, time_1q=0.01, time_2q=0.03, family="ms"
+    )
+    gates = [{"gate": "h", "target": 0}]
+    gates += [{"gate": "cnot", "control": i, "target": i + 1} for i in range(2)]
+    gates += [{"gate": "rx", "target": q, "rotation": 0.7} for q in range(3)]
+    c = qis(gates, 3)
+    shots = 40_000
+    a = run(c, shots=shots, noise=m, seed=5, method="trajectories").histogram or {}
+    b = run(c, shots=shots, noise=m, seed=6, method="density_matrix").histogram or {}
+    for k in range(8):
+        pa, pb = a.get(k, 0) / shots, b.get(k, 0) / shots
+        sigma = math.sqrt((pa * (1 - pa) + pb * (1 - pb)) / shots) + 1e-9
+        assert abs(pa - pb) < 5 * sigma, (k, pa, pb)

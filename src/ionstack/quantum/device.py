@@ -182,8 +182,8 @@ class DeviceModel(NoiseModel):
             "overrotation": self.overrotation,
             "readout_p01": self.readout_p01,
             "readout_p10": self.readout_p10,
-            "t1": self.t1,
-            "t2": self.t2,
+            "t1": None if math.isinf(self.t1) else self.t1,
+            "t2": None if math.isinf(self.t2) else self.t2,
         }
 
 

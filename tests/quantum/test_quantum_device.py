@@ -354,3 +354,40 @@ def test_trajectories_and_density_matrix_agree_under_the_device_model() -> None:
         pa, pb = a.get(k, 0) / shots, b.get(k, 0) / shots
         sigma = math.sqrt((pa * (1 - pa) + pb * (1 - pb)) / shots) + 1e-9
         assert abs(pa - pb) < 5 * sigma, (k, pa, pb)
+
+
+def test_compacted_runs_keep_the_physical_pairs_and_read_every_declared_qubit() -> None:
+    """A circuit on qubits 2 and 3 of 4 runs compacted (issue 16) but on physical pair {2, 3};
+    the idle declared qubits are still measured, with readout error."""
+    m = model(f2q=0.98, coherent_fraction=1.0)
+    gates = [
+        {"gate": "gpi2", "target": 2, "phase": 0.25},
+        {"gate": "gpi2", "target": 3, "phase": 0.25},
+        {"gate": "zz", "targets": [2, 3], "angle": 0.125},
+        {"gate": "gpi2", "target": 2, "phase": 0.75},
+    ]
+    narrow_gates = [
+        {**g, "target": g["target"] - 2} if "target" in g else {**g, "targets": [0, 1]}
+        for g in gates
+    ]
+    wide = run(native(gates, 4), shots=3000, noise=m, seed=4)
+    on_23 = run(native(narrow_gates, 2), shots=3000, noise=m.placed((2, 3)), seed=4)
+    assert wide.samples is not None and on_23.samples is not None
+    assert [s >> 2 for s in wide.samples] == on_23.samples
+    other = next(
+        (a, b)
+        for a in range(36)
+        for b in range(a + 1, 36)
+        if m.pair_sign(a, b) != m.pair_sign(2, 3)
+    )
+    elsewhere = run(native(narrow_gates, 2), shots=3000, noise=m.placed(other), seed=4)
+    assert elsewhere.samples != on_23.samples
+    # readout error on declared qubits no gate touches
+    fspam, n, shots = 0.95, 3, 20_000
+    noisy = model(fspam=fspam)
+    r = run(native([{"gate": "gpi", "target": 0, "phase": 0}], n), shots=shots, noise=noisy, seed=8)
+    assert r.samples is not None
+    idle_bits = bit_rates(r.samples, n)[:, 1:]
+    p01 = 0.25 * 2 * (1 - fspam)
+    sigma = math.sqrt(p01 * (1 - p01) / idle_bits.size)
+    assert abs(float(np.mean(idle_bits)) - p01) < 5 * sigma

@@ -156,7 +156,9 @@ def test_ghz_36_on_forte_concentrates_on_the_two_ghz_outcomes(
     assert job["output"]["simulation"] == {"method": "stabilizer", "simulated_qubits": FORTE}
     hist = client.get(f"/jobs/{job['id']}/results/histogram").json()
     ghz = hist.get("0", 0) + hist.get(str((1 << FORTE) - 1), 0)
-    assert sum(hist.values()) == 1000 and 750 < ghz < 1000
+    # under forte-1's device model (issue 17) readout error on 36 bits keeps ≈ 87 % of GHZ
+    # shots (p01 0.19 %, p10 0.57 %) and the 35 2q gates ≈ 85 %: ≈ 75 % expected
+    assert sum(hist.values()) == 1000 and 600 < ghz < 1000
 
 
 def test_36_qubit_low_entanglement_circuit_runs_as_a_matrix_product_state(
@@ -209,7 +211,11 @@ def test_a_circuit_declared_wider_simulates_the_qubits_it_uses(client: httpx.Cli
     assert job["status"] == "completed", job
     assert job["output"]["simulation"]["simulated_qubits"] == 2
     hist = client.get(f"/jobs/{job['id']}/results/histogram").json()
-    assert set(hist) <= {"0", "1", "2", "3"} and hist["0"] + hist["3"] > 900
+    # every declared qubit is read, with aria-1's readout error (issue 17): the 23 idle bits
+    # read 1 in ≈ 23 × 0.2 % ≈ 4.5 % of shots
+    bell = sum(c for k, c in hist.items() if int(k) in (0, 3))
+    idle_flips = sum(c for k, c in hist.items() if int(k) >> 2)
+    assert bell > 850 and idle_flips < 100
 
 
 def test_cancel_of_a_completed_job_is_a_no_op(client: httpx.Client) -> None:

@@ -13,7 +13,7 @@ import pytest
 from qhelpers import dense, qis, random_qis
 
 from ionstack.errors import JobFailure
-from ionstack.quantum import debias, simulate
+from ionstack.quantum import debias, plans_ideal, plans_noisy
 from ionstack.quantum.engines import mps, statevector
 from ionstack.quantum.noise import noise_model
 from ionstack.quantum.simulate import _ops, footprint, run
@@ -177,7 +177,9 @@ def test_wide_circuits_too_entangled_for_an_mps_fall_back_to_a_state_vector_that
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # the same choice as past 29 qubits, at 14 (a 30-qubit state vector is 8 GiB)
-    monkeypatch.setattr(simulate, "STATEVECTOR_MAX_QUBITS", 12)
+    # (read where the ideal and the noisy paths are planned)
+    monkeypatch.setattr(plans_ideal, "STATEVECTOR_MAX_QUBITS", 12)
+    monkeypatch.setattr(plans_noisy, "STATEVECTOR_MAX_QUBITS", 12)
     low = qis([*_ghz(14), {"gate": "t", "target": 3}])
     assert run(low, shots=100, noise=None, seed=0).method == "mps"
     # exact probabilities: the state vector while it fits (its largest outcomes are exact)

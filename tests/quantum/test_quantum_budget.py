@@ -22,18 +22,18 @@ HOLDER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from ionstack.quantum.budget import HostBudget
+    from ionstack.quantum.budget import HostBudget, labelled
     budget = HostBudget(Path(sys.argv[1]), total_bytes=int(sys.argv[2]))
-    with budget.reserve(int(sys.argv[3]), check=lambda: None):
+    with labelled(sys.argv[4]), budget.reserve(int(sys.argv[3]), check=lambda: None):
         print("held", flush=True)
         time.sleep(600)
     """
 )
 
 
-def _holder(directory: Path, total: int, size: int) -> subprocess.Popen[str]:
+def _holder(directory: Path, total: int, size: int, label: str = "-") -> subprocess.Popen[str]:
     child = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(directory), str(total), str(size)],
+        [sys.executable, "-c", HOLDER, str(directory), str(total), str(size), label],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -113,3 +113,21 @@ def test_small_runs_reserve_nothing(tmp_path: Path) -> None:
     budget = HostBudget(tmp_path, total_bytes=MIN_RESERVED_BYTES)
     with budget.reserve(MIN_RESERVED_BYTES - 1, check=lambda: None):
         assert budget.held() == 0
+
+
+def test_a_killed_runs_reservation_is_left_as_evidence_for_its_job(tmp_path: Path) -> None:
+    budget = HostBudget(tmp_path, total_bytes=4 * GIB)
+    alive = _holder(tmp_path, 4 * GIB, 1 * GIB, "job-alive")
+    doomed = _holder(tmp_path, 4 * GIB, 2 * GIB, "job-doomed")
+    try:
+        assert budget.orphaned("job-alive") == 0  # its process is alive: not an orphan
+        os.kill(doomed.pid, signal.SIGKILL)
+        doomed.wait()
+        assert budget.held() == 1 * GIB  # the dead process holds nothing any more
+        assert budget.orphaned("job-doomed") == 2 * GIB
+        assert budget.orphaned("job-doomed") == 0  # read once
+        assert budget.orphaned("job-alive") == 0
+    finally:
+        for child in (alive, doomed):
+            child.kill()
+            child.wait()

@@ -7,6 +7,11 @@ therefore *reserves* its bytes in a budget kept in a directory every worker of t
 and summed under an exclusive ``flock``. A reservation of a process that died is dropped the
 next time anyone looks (its pid no longer exists), so a killed worker never leaks budget.
 
+A reservation is named after the job it runs for (:func:`labelled`). When its process was
+killed mid-run, the reservation is kept as an *orphan* for the queue to find: a job whose
+worker died while it held a large share of the host's memory is failed rather than retried
+into the next out-of-memory kill (:meth:`HostBudget.orphaned`).
+
 A run that does not fit waits (its lease stays alive; cancel, shutdown and the simulation
 time limit still stop it through ``check``) until the runs ahead of it finish; one that could
 never fit fails at once with ``SimulationError``.
@@ -21,6 +26,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 from ionstack.errors import JobFailure
@@ -29,6 +35,23 @@ logger = logging.getLogger(__name__)
 
 #: Runs estimated below this reserve nothing (they fit beside anything).
 MIN_RESERVED_BYTES = 64 << 20
+
+
+#: Orphans older than this are dropped unread (their job was requeued long ago).
+ORPHAN_TTL_S = 24 * 3600
+
+#: The job the current thread's runs belong to (set by the worker around a job's run).
+_label: ContextVar[str] = ContextVar("ionstack_budget_label", default="-")
+
+
+@contextlib.contextmanager
+def labelled(label: str) -> Iterator[None]:
+    """Name the reservations made inside the block after ``label`` (a job id)."""
+    token = _label.set(label.replace("_", "-"))
+    try:
+        yield
+    finally:
+        _label.reset(token)
 
 
 def _alive(pid: int) -> bool:
@@ -71,9 +94,10 @@ class HostBudget:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
     def _live(self) -> int:
+        """Bytes held by live processes; a dead process's reservations become orphans."""
         total = 0
         for entry in self.directory.glob("*.reservation"):
-            pid_text = entry.name.partition("-")[0]
+            pid_text = entry.name.partition("_")[0]
             try:
                 pid, size = int(pid_text), int(entry.read_text() or 0)
             except (ValueError, OSError):
@@ -81,8 +105,25 @@ class HostBudget:
             if _alive(pid):
                 total += size
             else:
-                entry.unlink(missing_ok=True)
+                entry.rename(entry.with_suffix(".orphan"))
+        now = time.time()
+        for entry in self.directory.glob("*.orphan"):
+            with contextlib.suppress(OSError):
+                if now - entry.stat().st_mtime > ORPHAN_TTL_S:
+                    entry.unlink()
         return total
+
+    def orphaned(self, label: str) -> int:
+        """Bytes a dead process held for ``label`` when it died (0 if none); forgets them."""
+        with self._locked():
+            self._live()
+            label = label.replace("_", "-")
+            largest = 0
+            for entry in self.directory.glob(f"*_{label}_*.orphan"):
+                with contextlib.suppress(ValueError, OSError):
+                    largest = max(largest, int(entry.read_text() or 0))
+                entry.unlink(missing_ok=True)
+            return largest
 
     @contextlib.contextmanager
     def reserve(self, nbytes: float, *, check: Callable[[], None]) -> Iterator[None]:
@@ -97,7 +138,7 @@ class HostBudget:
                 f"the simulation needs about {need / 2**30:.3g} GiB of memory; this host's "
                 f"simulation budget is {self.total_bytes / 2**30:.3g} GiB",
             )
-        entry = self.directory / f"{os.getpid()}-{uuid.uuid4().hex}.reservation"
+        entry = self.directory / f"{os.getpid()}_{_label.get()}_{uuid.uuid4().hex}.reservation"
         waited = False
         while True:
             with self._locked():
@@ -130,6 +171,31 @@ class _Unlimited:
 
 #: The process's budget: unlimited until a worker installs the host's (:func:`use`).
 _current: HostBudget | _Unlimited = _Unlimited()
+
+
+def current() -> HostBudget | None:
+    """The installed host budget, if any."""
+    return _current if isinstance(_current, HostBudget) else None
+
+
+#: A worker that died while its job held at least this share of the host budget is evidence
+#: against the job (see :meth:`HostBudget.orphaned`).
+KILLED_SHARE = 0.25
+
+
+def killed_evidence(job_id: str) -> str | None:
+    """Why ``job_id`` is not to be retried, if its worker died holding a large reservation."""
+    host = current()
+    if host is None:
+        return None
+    held = host.orphaned(job_id)
+    if held < KILLED_SHARE * host.total_bytes:
+        return None
+    return (
+        f"The worker running this job was killed while the simulation held about "
+        f"{held / 2**30:.3g} GiB of this host's {host.total_bytes / 2**30:.3g} GiB simulation "
+        "budget (most likely out of memory); it is not retried."
+    )
 
 
 def use(budget: HostBudget | None) -> None:

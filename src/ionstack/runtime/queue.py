@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -235,9 +236,17 @@ def release(sessions: sessionmaker[Session], held: Claim) -> bool:
 
 
 def requeue_expired(
-    sessions: sessionmaker[Session], *, now: datetime, max_attempts: int
+    sessions: sessionmaker[Session],
+    *,
+    now: datetime,
+    max_attempts: int,
+    killed: Callable[[str], str | None] | None = None,
 ) -> tuple[int, list[str]]:
     """Jobs whose worker vanished: back to ``ready``, or ``failed`` after ``max_attempts``.
+
+    ``killed(job_id)`` may name evidence that the job itself killed its worker (it held a
+    large share of the host's memory when the worker died: :meth:`HostBudget.orphaned`); such
+    a job fails at once with ``SimulationError`` and that message instead of being retried.
 
     Returns how many were requeued, and the ids to announce as finished: the jobs that failed
     and their parents (a parent may still be running other children: announcing it only makes
@@ -251,8 +260,18 @@ def requeue_expired(
         ).all()
         if not expired:
             return 0, []
-        again = [r.id for r in expired if r.attempts < max_attempts]
-        dead = [r for r in expired if r.attempts >= max_attempts]
+        failures: dict[str, dict[str, str]] = {}
+        for row in expired:
+            evidence = killed(row.id) if killed is not None else None
+            if evidence is not None:
+                failures[row.id] = {"code": "SimulationError", "message": evidence}
+            elif row.attempts >= max_attempts:
+                failures[row.id] = {
+                    "code": "InternalError",
+                    "message": f"The job's worker stopped {row.attempts} times while running it.",
+                }
+        again = [r.id for r in expired if r.id not in failures]
+        dead = [r for r in expired if r.id in failures]
         if again:
             db.execute(
                 update(Job)
@@ -268,26 +287,23 @@ def requeue_expired(
                     status="failed",
                     completed_at=now,
                     lease_until=None,
-                    failure={
-                        "code": "InternalError",
-                        "message": f"The job's worker stopped {row.attempts} times while "
-                        "running it.",
-                    },
+                    failure=failures[row.id],
                 )
                 .execution_options(synchronize_session=False)
             )
         for parent_id in {r.parent_id for r in dead if r.parent_id}:
             refresh_parent(db, parent_id, now=now)
         for row in expired:
+            failure = failures.get(row.id)
             job_event(
                 logger,
-                "job_requeued" if row.attempts < max_attempts else "job_failed",
+                "job_failed" if failure else "job_requeued",
                 job_id=row.id,
                 project_id=row.project_id,
                 backend=row.backend,
                 level=logging.WARNING,
                 attempt=row.attempts,
-                code=None if row.attempts < max_attempts else "InternalError",
+                code=failure["code"] if failure else None,
             )
         if again or dead:
             logger.warning(

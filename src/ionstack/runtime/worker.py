@@ -153,7 +153,10 @@ class Worker:
             return
         self._last_reap = time.monotonic()
         _, failed = queue.requeue_expired(
-            self.sessions, now=_now(), max_attempts=self.settings.max_attempts
+            self.sessions,
+            now=_now(),
+            max_attempts=self.settings.max_attempts,
+            killed=budget.killed_evidence,
         )
         self._announce(failed)
 
@@ -197,7 +200,8 @@ class Worker:
         started = time.monotonic()
         code: str | None = None
         try:
-            outcome = self.compute(held, check=current.check)
+            with budget.labelled(held.job_id):  # its memory reservations name the job
+                outcome = self.compute(held, check=current.check)
             elapsed_ms = int((time.monotonic() - started) * 1000)
             outcome = _with_duration(outcome, elapsed_ms)
             written = queue.complete(self.sessions, held, outcome, now=_now())

@@ -3,7 +3,6 @@ artifacts, format schemas, clone and move (issue 15; README "IonQ's newer v0.4 r
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,19 +12,13 @@ from starlette.concurrency import run_in_threadpool
 
 from ionstack.api.bodies import json_body
 from ionstack.api.deps import Authorization, State, as_caller
+from ionstack.api.jobs import job_id_param
 from ionstack.api.responses import Json
-from ionstack.errors import BadRequest, NotFound
+from ionstack.errors import NotFound
 from ionstack.service import accounts, artifacts, clones, formats, lifecycle
 from ionstack.service.jobs import Created
 
 router = APIRouter(tags=["jobs"])
-
-
-def _job_id(value: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise BadRequest('"UUID" must be a valid UUID', keys=["UUID"], source="params") from None
 
 
 @router.get("/jobs/{UUID}/artifacts/{artifactId}", operation_id="GetJobArtifact")
@@ -36,7 +29,7 @@ async def get_job_artifact(
     compiled circuits); 404 for an id the job does not name."""
 
     def work(db: Session, caller: accounts.Caller) -> Json:
-        job = lifecycle.get_job(db, caller, _job_id(UUID))
+        job = lifecycle.get_job(db, caller, job_id_param(UUID))
         return Json(artifacts.render(db, job, artifactId))
 
     return await as_caller(state, authorization, work)
@@ -69,7 +62,7 @@ async def clone_job(UUID: str, request: Request, state: State) -> Json:
     body: Any = await json_body(request, required=False)
     authorization = request.headers.get("authorization")
     idempotency_key = request.headers.get("idempotency-key") or None
-    job_id = _job_id(UUID)
+    job_id = job_id_param(UUID)
 
     def work(db: Session, caller: accounts.Caller) -> Created:
         return clones.clone(
@@ -95,7 +88,7 @@ async def move_job(UUID: str, request: Request, state: State) -> Json:
     session, shots…) and cancel the original, in one transaction (README "Clone and move")."""
     body: Any = await json_body(request, required=False)
     authorization = request.headers.get("authorization")
-    job_id = _job_id(UUID)
+    job_id = job_id_param(UUID)
 
     def work(db: Session, caller: accounts.Caller) -> tuple[Created, list[str]]:
         return clones.move(

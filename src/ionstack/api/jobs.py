@@ -95,7 +95,8 @@ def _output(job: Job) -> dict[str, Any]:
     return output
 
 
-def _job_id(value: str) -> str:
+def job_id_param(value: str) -> str:
+    """The ``UUID`` path parameter, normalized; 400 when it is not a UUID."""
     try:
         return str(uuid.UUID(value))
     except ValueError:
@@ -242,7 +243,7 @@ def _read_job(
     """The job's wire body, and whether a poll on it may be held (one short transaction)."""
     with transaction(state.sessions) as db:
         caller = accounts.authenticate(db, authorization)
-        job = lifecycle.get_job(db, caller, _job_id(raw_id))
+        job = lifecycle.get_job(db, caller, job_id_param(raw_id))
         queued = job.status in ("submitted", "ready")
         wait = lifecycle.predicted_wait_ms(db, job) if queued else 0
         body = job_wire(job, wait_ms=wait)
@@ -272,7 +273,7 @@ async def cancel_job(UUID: str, state: State, authorization: Authorization) -> J
     """Cancel a job that has not finished; on a finished job this is a no-op (200)."""
 
     def work(db: Session, caller: accounts.Caller) -> tuple[str, list[str]]:
-        job = lifecycle.get_job(db, caller, _job_id(UUID))
+        job = lifecycle.get_job(db, caller, job_id_param(UUID))
         return job.id, lifecycle.cancel(db, job, now=_now())
 
     job_id, changed = await as_caller(state, authorization, work, write=True)
@@ -294,7 +295,7 @@ async def delete_job(UUID: str, state: State, authorization: Authorization) -> J
     """Delete a job (cancelling it first if needed); it is 404 from then on."""
 
     def work(db: Session, caller: accounts.Caller) -> tuple[str, list[str]]:
-        job = lifecycle.get_job(db, caller, _job_id(UUID))
+        job = lifecycle.get_job(db, caller, job_id_param(UUID))
         return job.id, lifecycle.delete(db, job, now=_now())
 
     job_id, changed = await as_caller(state, authorization, work, write=True)
@@ -355,7 +356,7 @@ async def _results(
     aggregation: str | None,
 ) -> Json:
     def work(db: Session, caller: accounts.Caller) -> Json:
-        job = lifecycle.get_job(db, caller, _job_id(UUID))
+        job = lifecycle.get_job(db, caller, job_id_param(UUID))
         how = results.aggregation_of(sharpen, aggregation)
         return Json(results.job_results(db, job, kind, aggregation=how))
 
@@ -410,7 +411,7 @@ async def get_variant_results(
     """One debiasing variant's results."""
 
     def work(db: Session, caller: accounts.Caller) -> Json:
-        job = lifecycle.get_job(db, caller, _job_id(UUID))
+        job = lifecycle.get_job(db, caller, job_id_param(UUID))
         return Json(results.variant_results(db, job, variantId, kind))
 
     return await as_caller(state, authorization, work)
@@ -429,7 +430,7 @@ async def get_compiled_file(
     """The circuit the job ran (or would run): native JSON or OpenQASM 3, as a JSON string."""
 
     def work(db: Session, caller: accounts.Caller) -> Json:
-        job = lifecycle.get_job(db, caller, _job_id(UUID))
+        job = lifecycle.get_job(db, caller, job_id_param(UUID))
         return Json(compiled_circuit(job, lang))
 
     return await as_caller(state, authorization, work)
@@ -440,6 +441,6 @@ async def get_job_cost(UUID: str, state: State, authorization: Authorization) ->
     """Estimated cost from creation; the charged cost once the job is terminal."""
 
     def work(db: Session, caller: accounts.Caller) -> Json:
-        return Json(billing.cost_body(lifecycle.get_job(db, caller, _job_id(UUID))))
+        return Json(billing.cost_body(lifecycle.get_job(db, caller, job_id_param(UUID))))
 
     return await as_caller(state, authorization, work)

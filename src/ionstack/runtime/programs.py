@@ -75,8 +75,6 @@ def outcome(result: ShotsResult, *, stats: dict[str, Any]) -> queue.Outcome:
     finals = [r >> offset for r in records]
     counts = Counter(finals)
     shots = len(finals)
-    billed = dict(stats)
-    billed["billed_quantum_compute_time_us"] = billed.get("predicted_quantum_compute_time_us", 0)
     return queue.Outcome(
         probabilities={str(k): counts[k] / shots for k in sorted(counts)},
         histogram={str(k): counts[k] for k in sorted(counts)},
@@ -86,7 +84,7 @@ def outcome(result: ShotsResult, *, stats: dict[str, Any]) -> queue.Outcome:
             "simulation": {"method": result.method, "engine": result.engine},
             "registers": dict(layout),
         },
-        stats=billed,
+        stats=queue.billed(stats),
         execution_duration_ms=0,
         records=artifacts.pack(layout, records),
     )

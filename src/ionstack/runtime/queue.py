@@ -157,6 +157,13 @@ class Outcome:
     records: dict[str, Any] | None = None
 
 
+def billed(stats: dict[str, Any]) -> dict[str, Any]:
+    """A finished run's stats: the predicted quantum compute time is what is billed."""
+    out = dict(stats)
+    out["billed_quantum_compute_time_us"] = out.get("predicted_quantum_compute_time_us", 0)
+    return out
+
+
 def complete(
     sessions: sessionmaker[Session], held: Claim, outcome: Outcome, *, now: datetime
 ) -> bool:

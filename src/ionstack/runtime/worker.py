@@ -469,7 +469,7 @@ class Worker:
                 "error_mitigation": {"debiasing": {"variants": wire}},
                 "simulation": _simulation([v.result for v in variants]),
             },
-            stats=_billed(held),
+            stats=queue.billed(held.stats),
             execution_duration_ms=0,
         )
 
@@ -506,12 +506,6 @@ def _simulation(results: Sequence[RunResult]) -> dict[str, Any]:
     return out
 
 
-def _billed(held: queue.Claim) -> dict[str, Any]:
-    stats = dict(held.stats)
-    stats["billed_quantum_compute_time_us"] = stats.get("predicted_quantum_compute_time_us", 0)
-    return stats
-
-
 def _exact(result: RunResult, held: queue.Claim) -> queue.Outcome:
     return queue.Outcome(
         probabilities=_keys(result.probabilities),
@@ -519,7 +513,7 @@ def _exact(result: RunResult, held: queue.Claim) -> queue.Outcome:
         shots=None,
         variants=None,
         output={"simulation": _simulation([result])},
-        stats=_billed(held),
+        stats=queue.billed(held.stats),
         execution_duration_ms=0,
     )
 
@@ -532,7 +526,7 @@ def _sampled(result: RunResult, held: queue.Claim) -> queue.Outcome:
         shots=[str(s) for s in (result.samples or [])],
         variants=None,
         output={"simulation": _simulation([result])},
-        stats=_billed(held),
+        stats=queue.billed(held.stats),
         execution_duration_ms=0,
     )
 

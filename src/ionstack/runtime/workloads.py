@@ -107,12 +107,6 @@ def compute(
     return outcome
 
 
-def _billed(held: queue.Claim) -> dict[str, Any]:
-    stats = dict(held.stats)
-    stats["billed_quantum_compute_time_us"] = stats.get("predicted_quantum_compute_time_us", 0)
-    return stats
-
-
 def _outcome(
     held: queue.Claim,
     output: dict[str, Any],
@@ -128,7 +122,7 @@ def _outcome(
         shots=None if samples is None else [str(s) for s in samples],
         variants=None,
         output=output,
-        stats=_billed(held),
+        stats=queue.billed(held.stats),
         execution_duration_ms=0,
     )
 

@@ -33,7 +33,7 @@ from ionstack.errors import BadRequest
 from ionstack.service import lifecycle
 from ionstack.service.accounts import Caller
 from ionstack.service.jobs import Created, submit
-from ionstack.service.submission import MAX_NAME_LEN, QASM3_JOB
+from ionstack.service.submission import MAX_NAME_LEN, QASM3_JOB, bad_request
 from ionstack.settings import Settings
 from ionstack.store import jobs as repo
 from ionstack.store.tables import Job
@@ -68,10 +68,7 @@ def parse_overrides(body: object) -> ClonePayload:
     try:
         return ClonePayload.model_validate(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        text = "is not allowed" if first["type"] == "extra_forbidden" else first["msg"].lower()
-        raise BadRequest(f'"{key}" {text}', keys=[key], source="payload") from None
+        raise bad_request(exc) from None
 
 
 def request_of(job: Job, overrides: ClonePayload, *, debias_min_shots: int) -> dict[str, Any]:

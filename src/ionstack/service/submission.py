@@ -137,10 +137,11 @@ def parse_payload(body: object, *, limits: Limits) -> JobPayload:
     try:
         return JobPayload.model_validate(body)
     except ValidationError as exc:
-        raise _bad_request(exc) from None
+        raise bad_request(exc) from None
 
 
-def _bad_request(exc: ValidationError) -> BadRequest:
+def bad_request(exc: ValidationError) -> BadRequest:
+    """The spec's 400 for a pydantic validation error: the first key's problem, every key."""
     first = exc.errors()[0]
     key = ".".join(str(p) for p in first["loc"])
     keys: list[str] = []

@@ -313,6 +313,8 @@ def test_pages_of_jobs_follow_the_api_cursor(page: Page, client: httpx.Client) -
     page.get_by_role("searchbox", name="Search").fill("page-")
     page.get_by_role("searchbox", name="Search").press("Enter")
     rows = page.locator("#jobs-table tbody tr")
+    # the unfiltered first page also has 25 rows: wait for the search's own rows
+    expect(rows.first).to_have_attribute("data-job-id", first["jobs"][0]["id"])
     expect(rows).to_have_count(25)
     shown = rows.evaluate_all("(rows) => rows.map((r) => r.dataset.jobId)")
     assert shown == [j["id"] for j in first["jobs"]]
@@ -320,6 +322,7 @@ def test_pages_of_jobs_follow_the_api_cursor(page: Page, client: httpx.Client) -
 
     page.get_by_role("button", name="Older →").click()
     expect(rows).to_have_count(2)
+    expect(rows.first).to_have_attribute("data-job-id", rest["jobs"][0]["id"])
     assert rows.evaluate_all("(rows) => rows.map((r) => r.dataset.jobId)") == [
         j["id"] for j in rest["jobs"]
     ]

@@ -62,8 +62,16 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, *, data_dir: Path, database_url: str | None, workers: int | None) -> None:
-        """``workers=None``: ``ionstack serve``'s default (one worker process per core)."""
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        database_url: str | None,
+        workers: int | None,
+        settings: dict[str, str] | None = None,
+    ) -> None:
+        """``workers=None``: ``ionstack serve``'s default (one worker process per core);
+        ``settings``: extra ``IONSTACK_*`` variables (the caller's own are not passed on)."""
         self.port = _free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("IONSTACK_")}
         env.update(
@@ -71,6 +79,7 @@ class Server:
             IONSTACK_BOOTSTRAP_KEY=KEY,
             IONSTACK_LOG_LEVEL="warning",
         )
+        env.update(settings or {})
         if database_url:
             env["IONSTACK_DATABASE_URL"] = database_url
         self.env = env

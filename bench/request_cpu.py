@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import httpx
+
 from jobs import BELL, KEY, Server
 
 GOALS = {"GET /jobs/{id}": 1.5, "GET results": 1.5, "POST /jobs": 2.0}
@@ -136,8 +137,7 @@ def main() -> None:
                 target.close()
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     print(f"API CPU per request, median of {args.rounds} rounds of {args.requests}; load {load}")
-    header = f"   {'endpoint':<16} {'CPU ms':>8} {'wall ms':>8} {'goal':>6} {'vs first':>9}  checkout"
-    print(header)
+    print(f"   {'endpoint':<16} {'CPU ms':>8} {'wall ms':>8} {'goal':>6} {'vs first':>9}  checkout")
     for endpoint, goal in GOALS.items():
         first: float | None = None
         for target in targets:

@@ -243,7 +243,7 @@ def _read_job(
     """The job's wire body, and whether a poll on it may be held (one short transaction)."""
     with transaction(state.sessions) as db:
         caller = accounts.authenticate(db, authorization)
-        job = lifecycle.get_job(db, caller, job_id_param(raw_id))
+        job = lifecycle.read_job(db, caller, job_id_param(raw_id))
         queued = job.status in ("submitted", "ready")
         wait = lifecycle.predicted_wait_ms(db, job) if queued else 0
         body = job_wire(job, wait_ms=wait)
@@ -356,7 +356,7 @@ async def _results(
     aggregation: str | None,
 ) -> Json:
     def work(db: Session, caller: accounts.Caller) -> Json:
-        job = lifecycle.get_job(db, caller, job_id_param(UUID))
+        job = lifecycle.read_job(db, caller, job_id_param(UUID))
         how = results.aggregation_of(sharpen, aggregation)
         return Json(results.job_results(db, job, kind, aggregation=how))
 
@@ -441,6 +441,6 @@ async def get_job_cost(UUID: str, state: State, authorization: Authorization) ->
     """Estimated cost from creation; the charged cost once the job is terminal."""
 
     def work(db: Session, caller: accounts.Caller) -> Json:
-        return Json(billing.cost_body(lifecycle.get_job(db, caller, job_id_param(UUID))))
+        return Json(billing.cost_body(lifecycle.read_job(db, caller, job_id_param(UUID))))
 
     return await as_caller(state, authorization, work)

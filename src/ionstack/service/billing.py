@@ -169,7 +169,7 @@ def set_rates(
         "job_cost_minimum_em": _amount(job_cost_minimum_em, "job_cost_minimum_em"),
         "unit_cost": _amount(unit_cost, "unit_cost"),
     }
-    row = repo.rate_card(db, backend)
+    row = repo.rate_card_row(db, backend)
     if row is None:
         row = RateCard(
             backend=backend,

@@ -36,6 +36,15 @@ def get_job(db: Session, caller: Caller, job_id: str, *, for_update: bool = Fals
     return job
 
 
+def read_job(db: Session, caller: Caller, job_id: str) -> Job:
+    """The caller's job as a read-only snapshot (answers to GETs: a change to it is not saved;
+    use :func:`get_job` to change a job)."""
+    job = repo.read(db, _uuid(job_id)) if _is_uuid(job_id) else None
+    if job is None or job.project_id != caller.project_id:
+        raise NotFound()
+    return job
+
+
 def _is_uuid(value: str) -> bool:
     try:
         uuid.UUID(value)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from ionstack.store.prepared import Prepared
 from ionstack.store.tables import ApiKey, Organization, Project, ProjectMember, User
 
 
@@ -43,12 +44,13 @@ _KEY_OWNER = (
     .join(User, User.id == ApiKey.user_id)
     .join(Organization, Organization.id == Project.organization_id)
 )
+_KEY_OWNER_BY_HASH = Prepared(_KEY_OWNER.where(ApiKey.key_hash == bindparam("key_hash")))
 
 
 def key_by_hash(db: Session, key_hash: str) -> KeyOwner | None:
     """The key with this hash and its owners, as plain values (no ORM objects: this runs on
     every request)."""
-    row = db.execute(_KEY_OWNER.where(ApiKey.key_hash == key_hash)).one_or_none()
+    row = _KEY_OWNER_BY_HASH.first(db, key_hash=key_hash)
     if row is None:
         return None
     key_id, name, revoked_at, project_id, user_id, role, org_id, qpu_access = row

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
+from ionstack.store.prepared import Prepared, mapped_columns
 from ionstack.store.tables import Budget, Job, JobSession, Project, RateCard
 
 ACTIVE = ("submitted", "ready", "started")
@@ -25,7 +26,23 @@ ACTIVE = ("submitted", "ready", "started")
 # --- rate cards --------------------------------------------------------------------------------
 
 
+_RATE_CARD_COLUMNS, _RATECARD_SELECTED = mapped_columns(RateCard)
+_READ_RATE_CARD = Prepared(
+    select(*_RATECARD_SELECTED).where(RateCard.backend == bindparam("backend"))
+)
+
+
 def rate_card(db: Session, backend: str) -> RateCard | None:
+    """The backend's card, not attached to ``db`` (read on every submission:
+    :mod:`ionstack.store.prepared`); :func:`rate_card_row` is the one to change."""
+    row = _READ_RATE_CARD.first(db, backend=backend)
+    if row is None:
+        return None
+    return RateCard(**dict(zip(_RATE_CARD_COLUMNS, row, strict=True)))
+
+
+def rate_card_row(db: Session, backend: str) -> RateCard | None:
+    """The backend's card in ``db``, to change it."""
     return db.get(RateCard, backend)
 
 

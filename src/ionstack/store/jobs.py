@@ -8,10 +8,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from ionstack.store.prepared import Prepared, mapped_columns
 from ionstack.store.tables import Job, JobResult
+
+_JOB_COLUMNS, _JOB_SELECTED = mapped_columns(Job)
+_READ_JOB = Prepared(
+    select(*_JOB_SELECTED).where(Job.id == bindparam("job_id"), Job.deleted_at.is_(None))
+)
+_RESULT_COLUMNS, _JOBRESULT_SELECTED = mapped_columns(JobResult)
+_READ_RESULT = Prepared(select(*_JOBRESULT_SELECTED).where(JobResult.job_id == bindparam("job_id")))
 
 TERMINAL = ("completed", "failed", "canceled")
 ACTIVE = ("submitted", "ready", "started")
@@ -28,6 +36,13 @@ def get(db: Session, job_id: str, *, for_update: bool = False) -> Job | None:
     if for_update:
         query = query.with_for_update()
     return db.scalars(query).first()
+
+
+def read(db: Session, job_id: str) -> Job | None:
+    """A snapshot of the job, not attached to ``db`` (for answering reads: a change to it is
+    not saved). The request path's statement (:mod:`ionstack.store.prepared`)."""
+    row = _READ_JOB.first(db, job_id=job_id)
+    return Job(**dict(zip(_JOB_COLUMNS, row, strict=True))) if row is not None else None
 
 
 def children(db: Session, parent_id: str, *, for_update: bool = False) -> list[Job]:
@@ -80,7 +95,9 @@ def page(
 
 
 def result(db: Session, job_id: str) -> JobResult | None:
-    return db.get(JobResult, job_id)
+    """The job's result row, not attached to ``db`` (read-only; :mod:`ionstack.store.prepared`)."""
+    row = _READ_RESULT.first(db, job_id=job_id)
+    return JobResult(**dict(zip(_RESULT_COLUMNS, row, strict=True))) if row is not None else None
 
 
 def results(db: Session, job_ids: Sequence[str]) -> dict[str, JobResult]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ionstack.catalog import Catalog
@@ -172,3 +172,60 @@ def test_a_revoked_key_reads_as_revoked(sessions: sessionmaker[Session]) -> None
         assert owner is not None and owner.revoked is True
         with pytest.raises(Unauthorized):
             accounts.authenticate(db, "apiKey k-owner")
+
+
+def _stored(db: Session, job_id: str) -> dict[str, Any]:
+    """The row as the database holds it, every column cast to text (JSON as its text, SQL NULL
+    as None), not as the column types read it."""
+    names = [c.name for c in Job.__table__.columns]
+    listed = ", ".join(f'CAST("{n}" AS TEXT) AS "{n}"' for n in names)
+    row = db.execute(text(f"SELECT {listed} FROM jobs WHERE id = :id"), {"id": job_id})
+    return dict(row.mappings().one())
+
+
+@pytest.mark.parametrize("explicit", [True, False], ids=["every-attribute-set", "defaults"])
+def test_a_new_job_row_is_stored_as_a_flush_stores_it(
+    sessions: sessionmaker[Session], explicit: bool
+) -> None:
+    """``insert_new`` (the submission path) against ``add`` + ``flush``, byte for byte: JSON
+    text, JSON null vs SQL NULL for attributes never set, column defaults, timestamps."""
+    with transaction(sessions, write=True) as db:
+        accounts.bootstrap(db, key="k-owner")
+        caller = accounts.authenticate(db, "apiKey k-owner")
+
+    def new(job_id: str) -> Job:
+        fields: dict[str, Any] = {
+            "id": job_id,
+            "project_id": caller.project_id,
+            "submitter_id": caller.user_id,
+            "key_id": caller.key_id,
+            "type": "ionq.circuit.v1",
+            "backend": "simulator",
+            "status": "ready",
+            "input": {"qubits": 2, "circuit": [{"gate": "h", "target": 0}], "ω": 2**70},
+            "submitted_at": T0,
+        }
+        if explicit:
+            fields |= {
+                "name": "☃",
+                "job_metadata": None,
+                "noise": {"model": "ideal"},
+                "child_ids": None,
+                "failure": None,
+                "settings": {"a": [1, 2.5, None]},
+                "stats": {"gate_counts": {"1q": 1, "2q": 0}},
+                "estimated_cost": 0.25,
+                "priority": 0,
+                "completed_at": T0 + timedelta(microseconds=1),
+            }
+        return Job(**fields)
+
+    ids = ("00000000-0000-7000-8000-00000000000a", "00000000-0000-7000-8000-00000000000b")
+    with transaction(sessions, write=True) as db:
+        db.add(new(ids[0]))
+        db.flush()
+        job_store.insert_new(db, new(ids[1]))
+    with transaction(sessions) as db:
+        flushed, inserted = _stored(db, ids[0]), _stored(db, ids[1])
+    assert inserted.pop("id") != flushed.pop("id")
+    assert inserted == flushed

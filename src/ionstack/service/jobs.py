@@ -197,7 +197,7 @@ def _create(
             "qubits": program.qubits,
             "dynamic": program.dynamic,
         }
-    db.add(job)
+    children: list[Job] = []
     if failure is None and payload.type == "ionq.multi-circuit.v1":
         children = [
             _child_row(job, raw, index=i, circuit=c, timing=timing, settings=settings)
@@ -205,6 +205,8 @@ def _create(
         ]
         job.child_ids = [c.id for c in children]
         billing.price_children(rates, children)
+    repo.insert_new(db, job)  # written now; ``job`` stays out of the session (one statement)
+    if children:
         db.add_all(children)
     if session is not None:
         sessions.joined(db, session, job, now=now)

@@ -5,10 +5,12 @@ The queue's own statements (claim, lease, complete) live in :mod:`ionstack.runti
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import JSON, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import null as sql_null
 from sqlalchemy.orm import Session
 
 from ionstack.store.prepared import Prepared, mapped_columns
@@ -17,6 +19,14 @@ from ionstack.store.tables import Job, JobResult
 _JOB_COLUMNS, _JOB_SELECTED = mapped_columns(Job)
 _READ_JOB = Prepared(
     select(*_JOB_SELECTED).where(Job.id == bindparam("job_id"), Job.deleted_at.is_(None))
+)
+_INSERT_JOB = Prepared(
+    insert(cast(Table, Job.__table__)).values(
+        {
+            column.key: bindparam(name, type_=column.type)
+            for name, column in zip(_JOB_COLUMNS, _JOB_SELECTED, strict=True)
+        }
+    )
 )
 _RESULT_COLUMNS, _JOBRESULT_SELECTED = mapped_columns(JobResult)
 _READ_RESULT = Prepared(select(*_JOBRESULT_SELECTED).where(JobResult.job_id == bindparam("job_id")))
@@ -43,6 +53,31 @@ def read(db: Session, job_id: str) -> Job | None:
     not saved). The request path's statement (:mod:`ionstack.store.prepared`)."""
     row = _READ_JOB.first(db, job_id=job_id)
     return Job(**dict(zip(_JOB_COLUMNS, row, strict=True))) if row is not None else None
+
+
+def insert_new(db: Session, job: Job) -> None:
+    """Write a new job's row now, in ``db``'s transaction, without adding ``job`` to ``db`` (the
+    submission path's statement, :mod:`ionstack.store.prepared`): attributes never set get
+    their column's default, as a flush would give them."""
+    values = job.__dict__
+    _INSERT_JOB.rows(
+        db, **{name: values[name] if name in values else default() for name, default in _DEFAULTS}
+    )
+
+
+def _default_of(column: Any) -> Callable[[], Any]:
+    default = column.default
+    if default is None:
+        # a flush leaves an unset column out, so it is SQL NULL (not JSON's "null")
+        return (lambda: sql_null()) if isinstance(column.type, JSON) else (lambda: None)
+    if default.is_scalar:
+        return lambda: default.arg
+    return lambda: default.arg(None)  # a callable default (dict, ...) wrapped to take a context
+
+
+_DEFAULTS = [
+    (name, _default_of(column)) for name, column in zip(_JOB_COLUMNS, _JOB_SELECTED, strict=True)
+]
 
 
 def children(db: Session, parent_id: str, *, for_update: bool = False) -> list[Job]:

@@ -7,6 +7,9 @@ Measures, side by side on this machine:
      API alone (no workers, so the simulator does not compete for the 2 cores; the per-key rate
      limit off: this is the server's capacity);
   3. queue drain rate: a backlog of tiny jobs run by W worker processes;
+  (also, with sections 1-3: the API process's CPU per request, GET /jobs/{id}, GET results and
+     POST /jobs, against issue 14's goals — ``bench/request_cpu.py``, which also compares
+     checkouts);
   4. the client table (``--clients`` runs only this): each IonQ client library as its users run
      it — qiskit-ionq, the ``ionq`` SDK, cirq-ionq, pennylane-ionq, qBraid's IonQ provider —
      one ideal 2-qubit 1000-shot Bell job, submit → counts with the client's own polling, median
@@ -178,6 +181,17 @@ def accepted_rate(server: Server, *, clients: int, seconds: float) -> tuple[floa
     for t in threads:
         t.join()
     return sum(counts) / (time.monotonic() - begun), sum(errors)
+
+
+def request_cpu_table(data_dir: Path, database_url: str | None, *, quick: bool) -> list[str]:
+    """bench/request_cpu.py's table for this interpreter's ionstack."""
+    from request_cpu import measure_targets, table
+
+    rounds, requests = (1, 200) if quick else (3, 600)
+    results, targets = measure_targets(
+        [None], data_dir, database_url, rounds=rounds, requests=requests, warmup=50
+    )
+    return table(results, targets)
 
 
 def drain_rate(data_dir: Path, database_url: str | None, *, jobs: int, workers: int) -> float:
@@ -498,6 +512,7 @@ def main() -> None:
                 rates = {c: accepted_rate(api, clients=c, seconds=window) for c in (1, 8)}
             finally:
                 api.stop()
+            cpu = request_cpu_table(Path(tmp) / "e", args.database_url, quick=args.quick)
             drains = {
                 w: drain_rate(Path(tmp) / f"c{w}", args.database_url, jobs=backlog, workers=w)
                 for w in (1, 2)
@@ -515,6 +530,9 @@ def main() -> None:
     print(f"database: {db}; rounds: {rounds}; load average: {' '.join(load) or '?'}")
     if not args.clients:
         print_sections(aer, ours, ours_noisy, rates, drains, backlog)
+        print("   API CPU per request (median of rounds; bench/request_cpu.py)")
+        for line in cpu:
+            print(f"   {line}")
     if cases is not None:
         print_clients(cases, runs=args.runs)
 

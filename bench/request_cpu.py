@@ -108,36 +108,39 @@ class Target:
         self.server.stop()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--src", type=Path, action="append", default=[], help="checkout's src/")
-    parser.add_argument("--requests", type=int, default=600)
-    parser.add_argument("--warmup", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--database-url", default=None)
-    args = parser.parse_args()
-    sources: list[Path | None] = list(args.src) or [None]
+def measure_targets(
+    sources: list[Path | None],
+    data_dir: Path,
+    database_url: str | None,
+    *,
+    rounds: int,
+    requests: int,
+    warmup: int,
+) -> tuple[dict[tuple[str, str], list[tuple[float, float]]], list[Target]]:
+    """Interleaved rounds over the checkouts: (CPU ms, wall ms) per request by (label, endpoint)."""
     results: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    with tempfile.TemporaryDirectory(prefix="ionstack-cpu-") as tmp:
-        targets = []
-        try:
-            for i, src in enumerate(sources):
-                label = str(src) if src else "this interpreter's ionstack"
-                url = args.database_url
-                targets.append(Target(label, src, Path(tmp) / str(i), url))
-                if url:  # one database: the checkouts take turns on it
-                    break
-            for _ in range(args.rounds):
-                for target in targets:
-                    for endpoint in GOALS:
-                        got = target.measure(endpoint, requests=args.requests, warmup=args.warmup)
-                        results.setdefault((target.label, endpoint), []).append(got)
-        finally:
+    targets: list[Target] = []
+    try:
+        for i, src in enumerate(sources):
+            label = str(src) if src else "this interpreter's ionstack"
+            targets.append(Target(label, src, data_dir / str(i), database_url))
+            if database_url:  # one database: the checkouts take turns on it
+                break
+        for _ in range(rounds):
             for target in targets:
-                target.close()
-    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    print(f"API CPU per request, median of {args.rounds} rounds of {args.requests}; load {load}")
-    print(f"   {'endpoint':<16} {'CPU ms':>8} {'wall ms':>8} {'goal':>6} {'vs first':>9}  checkout")
+                for endpoint in GOALS:
+                    got = target.measure(endpoint, requests=requests, warmup=warmup)
+                    results.setdefault((target.label, endpoint), []).append(got)
+    finally:
+        for target in targets:
+            target.close()
+    return results, targets
+
+
+def table(
+    results: dict[tuple[str, str], list[tuple[float, float]]], targets: list[Target]
+) -> list[str]:
+    lines = [f"{'endpoint':<16} {'CPU ms':>8} {'wall ms':>8} {'goal':>6} {'vs first':>9}  checkout"]
     for endpoint, goal in GOALS.items():
         first: float | None = None
         for target in targets:
@@ -147,10 +150,35 @@ def main() -> None:
             first = cpu if first is None else first
             met = "ok" if cpu <= goal else "over"
             spread = "/".join(f"{r[0]:.2f}" for r in runs)
-            print(
-                f"   {endpoint:<16} {cpu:8.2f} {wall:8.2f} {met:>6} {cpu / first:8.2f}x"
+            lines.append(
+                f"{endpoint:<16} {cpu:8.2f} {wall:8.2f} {met:>6} {cpu / first:8.2f}x"
                 f"  {target.label} ({spread})"
             )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--src", type=Path, action="append", default=[], help="checkout's src/")
+    parser.add_argument("--requests", type=int, default=600)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    sources: list[Path | None] = list(args.src) or [None]
+    with tempfile.TemporaryDirectory(prefix="ionstack-cpu-") as tmp:
+        results, targets = measure_targets(
+            sources,
+            Path(tmp),
+            args.database_url,
+            rounds=args.rounds,
+            requests=args.requests,
+            warmup=args.warmup,
+        )
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(f"API CPU per request, median of {args.rounds} rounds of {args.requests}; load {load}")
+    for line in table(results, targets):
+        print(f"   {line}")
 
 
 if __name__ == "__main__":

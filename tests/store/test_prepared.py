@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ionstack.catalog import Catalog
@@ -229,3 +230,15 @@ def test_a_new_job_row_is_stored_as_a_flush_stores_it(
         flushed, inserted = _stored(db, ids[0]), _stored(db, ids[1])
     assert inserted.pop("id") != flushed.pop("id")
     assert inserted == flushed
+
+
+def test_a_duplicate_row_raises_integrity_error_and_its_savepoint_recovers(
+    sessions: sessionmaker[Session], completed: str
+) -> None:
+    """A driver's error comes out as SQLAlchemy's (submit catches ``IntegrityError`` for an
+    Idempotency-Key race), and the transaction goes on after its savepoint rolls back."""
+    with transaction(sessions, write=True) as db:
+        again = Job(**_columns(job_store.read(db, completed), Job))
+        with pytest.raises(IntegrityError), db.begin_nested():
+            job_store.insert_new(db, again)
+        assert job_store.read(db, completed) is not None  # the transaction is usable

@@ -9,7 +9,8 @@ compiled for the session's dialect on first use and executed on the session's ow
 connection — inside the session's transaction — with each bound value through its type's bind
 processor and each column through its result processor (timestamps, booleans, JSON), so the
 values are those the ORM would give (tests/store/test_prepared.py holds them equal, column by
-column, on SQLite and PostgreSQL).
+column, on SQLite and PostgreSQL); a driver's error is raised as SQLAlchemy raises it
+(``IntegrityError`` for a duplicate key, …), so callers catch the same exceptions.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import Compiled
@@ -63,8 +65,14 @@ class Prepared:
         dialect = connection.dialect
         form = self._form(dialect)
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        arguments = _arguments(form, params)
         try:
-            cursor.execute(form.sql, _arguments(form, params))
+            try:
+                cursor.execute(form.sql, arguments)
+            except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy raises it: IntegrityError, …
+                raise DBAPIError.instance(
+                    form.sql, arguments, exc, dialect.loaded_dbapi.Error, dialect=dialect
+                ) from exc
             if not form.types:
                 return []
             fetched = cursor.fetchall()

@@ -9,6 +9,7 @@ Whether jobs were really written is checked in the database, not through the API
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -104,3 +105,43 @@ def test_concurrent_submissions_each_get_their_own_answer(server: Server) -> Non
         assert transactions < submissions
     else:
         assert transactions == submissions  # PostgreSQL commits each on its own
+
+
+def test_concurrent_retries_with_one_idempotency_key_make_one_job(server: Server) -> None:
+    """Clients retrying at once with the same Idempotency-Key all get the same job, and only one
+    row is written: on SQLite the later ones in a batch find the first in their transaction; on
+    PostgreSQL concurrent transactions race to the unique index and the losers' IntegrityError
+    turns into a replay of the winner's job."""
+    keys = [f"race-{uuid.uuid4()}" for _ in range(5)]
+    answers: list[tuple[str, int, dict[str, Any]]] = []
+    start = threading.Barrier(CLIENTS)
+
+    def client(i: int) -> None:
+        headers = {"Authorization": f"apiKey {BOOTSTRAP_KEY}"}
+        with httpx.Client(base_url=server.url, timeout=60, headers=headers) as api:
+            for key in keys:
+                start.wait()
+                r = api.post("/jobs", json=BELL, headers={"Idempotency-Key": key})
+                answers.append((key, r.status_code, r.json()))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+
+    assert len(answers) == CLIENTS * len(keys)
+    assert {status for _, status, _ in answers} == {201}
+    ids = {key: {body["id"] for k, _, body in answers if k == key} for key in keys}
+    assert all(len(found) == 1 for found in ids.values()), ids
+    engine = make_engine(server.env["IONSTACK_DATABASE_URL"], pool_size=1, max_overflow=0)
+    try:
+        with transaction(make_sessionmaker(engine)) as db:
+            stored = db.execute(
+                select(Job.idempotency_key, func.count())
+                .where(Job.idempotency_key.in_(keys))
+                .group_by(Job.idempotency_key)
+            ).all()
+    finally:
+        engine.dispose()
+    assert dict(stored) == dict.fromkeys(keys, 1)

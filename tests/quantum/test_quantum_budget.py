@@ -131,3 +131,33 @@ def test_a_killed_runs_reservation_is_left_as_evidence_for_its_job(tmp_path: Pat
         for child in (alive, doomed):
             child.kill()
             child.wait()
+
+
+def test_a_reservation_is_never_seen_without_its_size(tmp_path: Path) -> None:
+    """A reservation file appears with its size already in it: a worker killed the instant its
+    reservation appeared must still leave the job's evidence (an empty file read as 0 bytes would
+    let the job be retried into the next kill)."""
+    budget = HostBudget(tmp_path, total_bytes=4 * GIB)
+    size = 2 * MIN_RESERVED_BYTES
+    stop = threading.Event()
+    seen: list[str] = []
+
+    def watch() -> None:
+        while not stop.is_set():
+            for entry in tmp_path.glob("*.reservation"):
+                try:
+                    seen.append(entry.read_text())
+                except FileNotFoundError:  # released meanwhile
+                    continue
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for _ in range(2000):
+            with budget.reserve(size, check=lambda: None):
+                pass
+    finally:
+        stop.set()
+        watcher.join()
+    assert seen, "the watcher never saw a reservation"
+    assert set(seen) == {str(size)}

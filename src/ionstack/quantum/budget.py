@@ -106,6 +106,10 @@ class HostBudget:
                 total += size
             else:
                 entry.rename(entry.with_suffix(".orphan"))
+        for entry in self.directory.glob("*.partial"):  # a process died while writing one
+            with contextlib.suppress(ValueError, OSError):
+                if not _alive(int(entry.name.partition("_")[0])):
+                    entry.unlink()
         now = time.time()
         for entry in self.directory.glob("*.orphan"):
             with contextlib.suppress(OSError):
@@ -144,7 +148,11 @@ class HostBudget:
             with self._locked():
                 held = self._live()
                 if held + need <= self.total_bytes:
-                    entry.write_text(str(need))
+                    # written whole, then named: a reservation is never seen empty (a worker
+                    # killed between creating and writing it would leave no evidence)
+                    partial = entry.with_suffix(".partial")
+                    partial.write_text(str(need))
+                    partial.replace(entry)
                     break
             if not waited:
                 waited = True

@@ -156,6 +156,33 @@ def test_plus_dephases_across_mid_circuit_measurement_windows(rounds: int) -> No
     assert (r.by_register()["c"] == 1).all()  # q1 itself: prepared 1, read back 1
 
 
+@pytest.mark.parametrize("orelse", [False, True], ids=["if", "if-else"])
+def test_an_idle_window_before_an_if_counts_on_every_path(orelse: bool) -> None:
+    """|+⟩ on q0 waits while q1 (random) is measured, then an ``if`` on that bit acts on q1
+    only (``time_1q`` for q0 on the path that runs it): on each path P(1) of q0 after the
+    closing gpi2 is (1 − e^{−t/T2})/2 with that path's t."""
+    t2, t_read, t_1q, shots = 2e-3, 1e-3, 5e-4, 40_000
+    m = device(t1=INF, t2=t2, time_readout=t_read, time_1q=t_1q)
+    body: Op = If(Condition("c", 0, 1), (gpi(1, 0.0),), (gpi(1, 0.5),) if orelse else ())
+    program = native(
+        2,
+        (("c", 1),),
+        gpi2(0, 0.25),
+        gpi2(1, 0.0),
+        Measure(1, "c", 0),
+        body,
+        gpi2(0, 0.75),
+    )
+    r = run_program(program, shots=shots, noise=m, seed=4)
+    c = r.by_register()["c"][:, 0]
+    q0 = r.by_register()["output_all"][:, 0]
+    for bit in (0, 1):
+        t = t_1q + t_read + (t_1q if bit == 1 or orelse else 0.0)  # gpi2 q1, measure, body
+        p = (1 - math.exp(-t / t2)) / 2
+        taken = q0[c == bit]
+        assert abs(taken.mean() - p) < 5 * sigma(p, taken.size), (bit, taken.mean(), p)
+
+
 # --------------------------------------------------------------------------- exact law
 
 

@@ -29,7 +29,8 @@ classical post-processing, so the trajectory, density-matrix and stim paths all 
   Pauli transfer diagonal is exactly ``(e^{−t/T2}, e^{−t/T2}, e^{−t/T1})``. Windows of one qubit
   between two of its gates compose exactly, so one window is emitted per gap. The qubit's own
   gate time is not idle (the gate fidelity already includes it); measurement is simultaneous at
-  the end, so ``timing.readout``/``reset`` add no idle time.
+  the end, so ``timing.readout``/``reset`` add no idle time to a circuit (mid-circuit
+  measurements and resets of ``ionq.qasm3.v1`` programs do: :mod:`.dynamic_device`).
 * **Readout**: each measured bit flips classically, ``0 → 1`` with ``p01`` and ``1 → 0`` with
   ``p10``, where ``(p01 + p10)/2 = 1 − F_spam`` and ``p10 = READOUT_BRIGHT_SHARE·2(1 − F_spam)``
   (:func:`apply_readout`, seeded, after sampling).
@@ -162,8 +163,8 @@ class DeviceModel(NoiseModel):
 
     @property
     def readout_error(self) -> float:
-        """The mean of ``p01`` and ``p10`` (``1 − F_spam``): the symmetric readout error that
-        :mod:`ionstack.quantum.dynamic` applies to ``ionq.qasm3.v1`` programs."""
+        """The mean of ``p01`` and ``p10`` (``1 − F_spam``). (Dynamic programs use the pair:
+        :func:`ionstack.quantum.dynamic.readout_errors`.)"""
         return (self.readout_p01 + self.readout_p10) / 2
 
     @property

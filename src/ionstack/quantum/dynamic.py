@@ -21,9 +21,18 @@ the model's native gates (:func:`~ionstack.quantum.program_native.compile_progra
 bodies included) and depolarizing errors follow every native gate, drawn for all shots at once
 (:func:`ionstack.quantum.engines.trajectories.draw_patterns`, semantics.md §4). Shots with the
 same error pattern form one group, which then branches on outcomes as above; patterns whose first
-error comes late start from ideal checkpoints. A readout error — each recorded bit, and each bit
-of ``output_all``, flipped with probability ``readout_error`` — applies when the model defines
-that attribute (today's models do not: the hook is :func:`readout_error`).
+error comes late start from ideal checkpoints. Under an emulated QPU's
+:class:`~ionstack.quantum.device.DeviceModel` the gates are the device's (2q over-rotation per
+physical pair) and idle windows are noise locations of their own
+(:mod:`ionstack.quantum.dynamic_device`: durations, reset and feed-forward semantics).
+
+**Readout error**: each recorded mid-circuit bit is misread with ``p01`` (a 0) or ``p10`` (a 1)
+(:func:`readout_errors`: a device model's pair; a model defining ``readout_error`` — the hook
+:func:`readout_error` — both ways; the published models have none), and the group splits on the
+*recorded* bit: ``if`` conditions read it, as on hardware. The final readout of every qubit
+(``output_all``) is misread the same way once, and the deferred measurements' bits are read
+from it (one terminal readout, as in a circuit job). A static program runs as a circuit job of
+the declared width, with the circuit path's readout error.
 
 **Reproducibility**: every draw comes from PCG64 streams hashed from the seed
 (:func:`ionstack.quantum.sampling.derive_rng`) in a fixed order; the same program, shots, model

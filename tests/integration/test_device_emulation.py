@@ -63,3 +63,41 @@ def test_the_simulator_keeps_the_published_noise_models(client: httpx.Client) ->
     assert job["output"]["noise_model"] == {"kind": "published", "model": "forte-1"}
     ideal = wait_for_job(client, submit(client, _job()))
     assert "noise_model" not in ideal["output"]
+
+
+#: mid-circuit measurement, reset and feed-forward (issue 15)
+DYNAMIC = """OPENQASM 3.0;
+include "stdgates.inc";
+bit[2] c;
+qubit[2] q;
+h q[0];
+c[0] = measure q[0];
+reset q[0];
+if (c[0]) {
+  x q[1];
+}
+c[1] = measure q[1];
+"""
+
+
+def test_a_qasm3_job_on_an_emulated_qpu_reports_the_same_device_model(
+    client: httpx.Client,
+) -> None:
+    """A dynamic program on a QPU runs under the device model a circuit job there gets
+    (output.noise_model), through the dynamic simulator."""
+    off = {"error_mitigation": {"debiasing": False}}
+    body = {
+        "type": "ionq.qasm3.v1",
+        "backend": "qpu.aria-1",
+        "shots": 500,
+        "input": {"qubits": 2, "data": DYNAMIC},
+        "settings": off,
+    }
+    program = wait_for_job(client, submit(client, body))
+    assert program["status"] == "completed", program
+    circuit = wait_for_job(client, submit(client, _job(backend="qpu.aria-1", settings=off)))
+    assert circuit["status"] == "completed", circuit
+    used = program["output"]["noise_model"]
+    assert used["kind"] == "device" and used["backend"] == "qpu.aria-1"
+    assert used == circuit["output"]["noise_model"]
+    assert program["output"]["simulation"]["method"] == "dynamic-trajectories"

@@ -29,7 +29,8 @@ classical post-processing, so the trajectory, density-matrix and stim paths all 
   Pauli transfer diagonal is exactly ``(e^{−t/T2}, e^{−t/T2}, e^{−t/T1})``. Windows of one qubit
   between two of its gates compose exactly, so one window is emitted per gap. The qubit's own
   gate time is not idle (the gate fidelity already includes it); measurement is simultaneous at
-  the end, so ``timing.readout``/``reset`` add no idle time.
+  the end, so ``timing.readout``/``reset`` add no idle time to a circuit (mid-circuit
+  measurements and resets of ``ionq.qasm3.v1`` programs do: :mod:`.dynamic_device`).
 * **Readout**: each measured bit flips classically, ``0 → 1`` with ``p01`` and ``1 → 0`` with
   ``p10``, where ``(p01 + p10)/2 = 1 − F_spam`` and ``p10 = READOUT_BRIGHT_SHARE·2(1 − F_spam)``
   (:func:`apply_readout`, seeded, after sampling).
@@ -91,6 +92,9 @@ class Characterization:
         t2: ``timing.t2`` in seconds.
         time_1q: ``timing.1q`` in seconds.
         time_2q: ``timing.2q`` in seconds.
+        time_readout: ``timing.readout`` in seconds (mid-circuit measurements of
+            ``ionq.qasm3.v1`` programs; terminal measurements add no idle time).
+        time_reset: ``timing.reset`` in seconds (``reset`` of ``ionq.qasm3.v1`` programs).
     """
 
     id: str
@@ -101,6 +105,8 @@ class Characterization:
     t2: float
     time_1q: float
     time_2q: float
+    time_readout: float = 0.0
+    time_reset: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,6 +123,8 @@ class DeviceModel(NoiseModel):
         t2: Dephasing time (s); ``inf`` for none.
         time_1q: Duration of a 1q native gate (s).
         time_2q: Duration of a 2q native gate (s).
+        time_readout: Duration of a mid-circuit measurement (s; dynamic programs only).
+        time_reset: Duration of a reset (s; dynamic programs only).
         overrotation: δ, the relative over-rotation of 2q gate angles (sign per pair).
         pair_seed: Seeds the per-pair signs (hashed from the characterization id).
         qubit_map: Logical qubit i → physical qubit ``qubit_map[i]`` (``None``: identity).
@@ -129,6 +137,8 @@ class DeviceModel(NoiseModel):
     t2: float = math.inf
     time_1q: float = 0.0
     time_2q: float = 0.0
+    time_readout: float = 0.0
+    time_reset: float = 0.0
     overrotation: float = 0.0
     pair_seed: int = 0
     qubit_map: tuple[int, ...] | None = None
@@ -153,8 +163,8 @@ class DeviceModel(NoiseModel):
 
     @property
     def readout_error(self) -> float:
-        """The mean of ``p01`` and ``p10`` (``1 − F_spam``): the symmetric readout error that
-        :mod:`ionstack.quantum.dynamic` applies to ``ionq.qasm3.v1`` programs."""
+        """The mean of ``p01`` and ``p10`` (``1 − F_spam``). (Dynamic programs use the pair:
+        :func:`ionstack.quantum.dynamic.readout_errors`.)"""
         return (self.readout_p01 + self.readout_p10) / 2
 
     @property
@@ -224,6 +234,8 @@ def device_model(
         t2=char.t2,
         time_1q=char.time_1q,
         time_2q=char.time_2q,
+        time_readout=char.time_readout,
+        time_reset=char.time_reset,
         overrotation=4.0 / math.pi * math.asin(math.sqrt(e_c)),
         pair_seed=int.from_bytes(digest[:8], "big"),
     )
@@ -302,16 +314,9 @@ def locations(model: NoiseModel, native: Circuit) -> list[Location]:
 
     def idle(q: int) -> None:
         t, pending[q] = pending[q], 0.0
-        if not started[q] or t <= 0:
-            return
-        a, b = idle_probabilities(t, model.t1, model.t2)
-        if a > 0:
-            out.append(Location((q,), _I2, 3 * a, 3, ideal=_I2))
-        if b > 0:
-            out.append(Location((q,), _I2, b, 1, pauli=3, ideal=_I2))
+        if started[q]:
+            out.extend(idle_locations(model, q, t))
 
-    p1 = model.error_probability(1)
-    p2 = model.error_probability(2)
     for g in native.gates:
         if g.name == "nop":
             wait = (g.time or 0.0) * 1e-6
@@ -321,21 +326,8 @@ def locations(model: NoiseModel, native: Circuit) -> list[Location]:
         qs = g.targets
         for q in qs:
             idle(q)
-        ideal = G.base_matrix(g, "native")
-        if len(qs) == 1:
-            out.append(Location(qs, ideal, p1, 3, ideal=ideal))
-            duration = model.time_1q
-        else:
-            delta = model.overrotation * model.pair_sign(phys[qs[0]], phys[qs[1]])
-            angle = 0.25 if g.angle is None else g.angle
-            turned = dataclasses.replace(g, angle=angle * (1.0 + delta))
-            matrix = ideal if delta == 0 else G.base_matrix(turned, "native")
-            gen = _generator(g)
-            coherent = None
-            if delta != 0 and gen is not None:
-                coherent = (gen, math.sin(math.pi * angle * delta) ** 2)
-            out.append(Location(qs, matrix, p2, 15, ideal=ideal, coherent=coherent))
-            duration = model.time_2q
+        out.append(gate_location(model, g, phys))
+        duration = model.time_1q if len(qs) == 1 else model.time_2q
         for q in range(n):
             if q not in qs:
                 pending[q] += duration
@@ -344,6 +336,37 @@ def locations(model: NoiseModel, native: Circuit) -> list[Location]:
     for q in range(n):
         idle(q)
     return out
+
+
+def idle_locations(model: DeviceModel, q: int, t: float) -> list[Location]:
+    """The Pauli channels of qubit ``q`` idling ``t`` seconds (:func:`idle_probabilities`):
+    X, Y, Z each with ``a`` (one location, ``kind`` 3), then Z with ``b``."""
+    a, b = idle_probabilities(t, model.t1, model.t2)
+    out = []
+    if a > 0:
+        out.append(Location((q,), _I2, 3 * a, 3, ideal=_I2))
+    if b > 0:
+        out.append(Location((q,), _I2, b, 1, pauli=3, ideal=_I2))
+    return out
+
+
+def gate_location(model: DeviceModel, g: Gate, phys: Sequence[int]) -> Location:
+    """A native gate (not ``nop``) as the device runs it: a 2q gate over-rotated by
+    ``overrotation·pair_sign`` of its physical pair (``phys[q]`` of qubit ``q``), then the
+    stochastic depolarizing error of its arity."""
+    qs = g.targets
+    ideal = G.base_matrix(g, "native")
+    if len(qs) == 1:
+        return Location(qs, ideal, model.error_probability(1), 3, ideal=ideal)
+    delta = model.overrotation * model.pair_sign(phys[qs[0]], phys[qs[1]])
+    angle = 0.25 if g.angle is None else g.angle
+    turned = dataclasses.replace(g, angle=angle * (1.0 + delta))
+    matrix = ideal if delta == 0 else G.base_matrix(turned, "native")
+    gen = _generator(g)
+    coherent = None
+    if delta != 0 and gen is not None:
+        coherent = (gen, math.sin(math.pi * angle * delta) ** 2)
+    return Location(qs, matrix, model.error_probability(2), 15, ideal=ideal, coherent=coherent)
 
 
 def pauli_superop(pauli: int, prob: float) -> Matrix:

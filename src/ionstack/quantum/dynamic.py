@@ -21,9 +21,18 @@ the model's native gates (:func:`~ionstack.quantum.program_native.compile_progra
 bodies included) and depolarizing errors follow every native gate, drawn for all shots at once
 (:func:`ionstack.quantum.engines.trajectories.draw_patterns`, semantics.md §4). Shots with the
 same error pattern form one group, which then branches on outcomes as above; patterns whose first
-error comes late start from ideal checkpoints. A readout error — each recorded bit, and each bit
-of ``output_all``, flipped with probability ``readout_error`` — applies when the model defines
-that attribute (today's models do not: the hook is :func:`readout_error`).
+error comes late start from ideal checkpoints. Under an emulated QPU's
+:class:`~ionstack.quantum.device.DeviceModel` the gates are the device's (2q over-rotation per
+physical pair) and idle windows are noise locations of their own
+(:mod:`ionstack.quantum.dynamic_device`: durations, reset and feed-forward semantics).
+
+**Readout error**: each recorded mid-circuit bit is misread with ``p01`` (a 0) or ``p10`` (a 1)
+(:func:`readout_errors`: a device model's pair; a model defining ``readout_error`` — the hook
+:func:`readout_error` — both ways; the published models have none), and the group splits on the
+*recorded* bit: ``if`` conditions read it, as on hardware. The final readout of every qubit
+(``output_all``) is misread the same way once, and the deferred measurements' bits are read
+from it (one terminal readout, as in a circuit job). A static program runs as a circuit job of
+the declared width, with the circuit path's readout error.
 
 **Reproducibility**: every draw comes from PCG64 streams hashed from the seed
 (:func:`ionstack.quantum.sampling.derive_rng`) in a fixed order; the same program, shots, model
@@ -46,6 +55,7 @@ import numpy.typing as npt
 
 from ionstack.quantum import budget, memory, sampling
 from ionstack.quantum import gates as G
+from ionstack.quantum.device import DeviceModel, apply_readout_bits
 from ionstack.quantum.dynamic_code import (
     Branch,
     Code,
@@ -125,6 +135,15 @@ def readout_error(noise: NoiseModel | None) -> float:
     return float(getattr(noise, "readout_error", 0.0) or 0.0) if noise is not None else 0.0
 
 
+def readout_errors(noise: NoiseModel | None) -> tuple[float, float]:
+    """``(p01, p10)``: P(read 1 | 0) and P(read 0 | 1). A device model's asymmetric pair;
+    otherwise :func:`readout_error` both ways."""
+    if isinstance(noise, DeviceModel):
+        return noise.readout_p01, noise.readout_p10
+    p = readout_error(noise)
+    return p, p
+
+
 def output_registers(program: Program) -> tuple[tuple[str, int], ...]:
     """The program's registers, then ``("output_all", qubits)``.
 
@@ -177,9 +196,12 @@ def _run_static(
 ) -> ShotsResult:
     circuit = program.static_circuit()
     assert circuit is not None
-    # idle qubits (input.qubits beyond the ones used) are not simulated: they read 0
+    device = isinstance(noise, DeviceModel)
+    # idle qubits (input.qubits beyond the ones used) are not simulated: they read 0 (under a
+    # device model, as a circuit job of the same width: with its readout error, which ``run``
+    # applies to every declared qubit)
     result = run(
-        dataclasses.replace(circuit, qubits=program.active_qubits()),
+        circuit if device else dataclasses.replace(circuit, qubits=program.active_qubits()),
         shots=shots,
         noise=noise,
         seed=seed,
@@ -189,7 +211,7 @@ def _run_static(
     )
     assert result.samples is not None
     bits = registers_from_outcomes(program, result.samples)
-    p = readout_error(noise)
+    p = 0.0 if device else readout_error(noise)
     if p > 0:
         bits ^= (sampling.derive_rng(seed, "readout").random(bits.shape) < p).astype(np.uint8)
     return ShotsResult(
@@ -277,11 +299,13 @@ class _Runner:
         rng: np.random.Generator,
         out: npt.NDArray[np.uint8],
         layout: _Layout,
-        readout: float,
+        readout: tuple[float, float],
         check: Callable[[], None],
     ) -> None:
         self.code, self.engine, self.rng, self.out = code, engine, rng, out
-        self.layout, self.readout, self.check = layout, readout, check
+        self.layout, self.check = layout, check
+        self.p01, self.p10 = readout
+        self.readout = self.p01 > 0 or self.p10 > 0
 
     def run(self, start: _Group, pattern: Pattern) -> None:
         stack, errors = [start], dict(pattern)
@@ -332,11 +356,10 @@ class _Runner:
         p1 = 0.0 if p1 < EPS else (1.0 if p1 > 1 - EPS else p1)
         ones = self.rng.random(g.shots.size) < p1
         record_bit = isinstance(step, Measuring) and step.clbit >= 0
-        flips = (
-            self.rng.random(g.shots.size) < self.readout
-            if record_bit and self.readout > 0
-            else None
-        )
+        flips = None
+        if record_bit and self.readout:  # the recorded bit, misread or not, steers the ifs
+            u = self.rng.random(g.shots.size)
+            flips = np.where(ones, u < self.p10, u < self.p01)
         keys = ones.astype(np.int8) * 2 + (flips.astype(np.int8) if flips is not None else 0)
         present = np.flatnonzero(np.bincount(keys, minlength=4)).tolist()
         reset = isinstance(step, Resetting)
@@ -376,14 +399,13 @@ class _Runner:
         if layout.clbits:
             record = [(g.record >> j) & 1 for j in range(layout.clbits)]
             block[:, : layout.clbits] = np.array(record, dtype=np.uint8)
-        for clbit, q in layout.deferred:
-            block[:, clbit] = qubit_bits[:, q]
-            if self.readout > 0:
-                block[:, clbit] ^= (self.rng.random(k) < self.readout).astype(np.uint8)
         out = block[:, layout.output : layout.output + layout.width]
         out[:, :n] = qubit_bits
-        if self.readout > 0:
-            out ^= (self.rng.random((k, layout.width)) < self.readout).astype(np.uint8)
+        if self.readout:  # one final readout of every qubit (deferred measurements are part of it)
+            read = apply_readout_bits(out.astype(bool), self.p01, self.p10, self.rng)
+            out[:] = read.astype(np.uint8)
+        for clbit, q in layout.deferred:
+            block[:, clbit] = out[:, q]
         self.out[rows] = block
 
 
@@ -453,7 +475,8 @@ def run_program(
     if noisy:
         assert noise is not None
         program = compile_program(program, family=noise.native_2q or "ms", drop_final_z=True)
-    code = flatten(program, fuse=noisy)
+    device = noise if isinstance(noise, DeviceModel) and noisy else None
+    code = flatten(program, fuse=noisy, device=device)
     n = program.active_qubits()
     engine = _Engine(n, threads)
     registers = output_registers(program)
@@ -465,13 +488,22 @@ def run_program(
         width=program.qubits,
     )
     limit = memory_limit_bytes if memory_limit_bytes is not None else memory.LazyLimit()
-    readout = readout_error(noise)
-    per_shot, checkpoints, peak = _plan(code, engine, shots, total, limit, n, noisy, readout > 0)
+    readout = readout_errors(noise)
+    per_shot, checkpoints, peak = _plan(
+        code, engine, shots, total, limit, n, noisy, max(readout) > 0
+    )
     memory.tune_allocator()
     out = np.zeros((shots, total), dtype=np.uint8)
     rng = sampling.derive_rng(seed, "dynamic", "outcomes")
     runner = _Runner(code, engine, rng, out, layout, readout, check)
-    if noisy:
+    if noisy and code.noise is not None:  # a device model's locations
+        probs = np.array([p for p, _, _ in code.noise], dtype=np.float64)
+        kinds = np.array([k for _, k, _ in code.noise], dtype=np.int64)
+        fixed = np.array([f for _, _, f in code.noise], dtype=np.int64)
+        patterns, group = draw_patterns(
+            probs, kinds, shots, sampling.derive_rng(seed, "dynamic", "patterns"), fixed
+        )
+    elif noisy:
         assert noise is not None
         probs = np.array([noise.error_probability(a) for a in code.arities], dtype=np.float64)
         kinds = np.array([3 if a == 1 else 15 for a in code.arities], dtype=np.int64)

@@ -5,6 +5,11 @@ steps — a gate (an engine op with its noise location), a measurement, a reset,
 jump (``if``), a jump (the end of a ``then`` body) — and finds the *deferred* measurements:
 top-level measurements that no later op depends on, whose bits are read from the final sample
 instead of splitting the shots (:mod:`ionstack.quantum.dynamic`).
+
+With a QPU's device model (``flatten(..., device=model)``, a native program), the gates are
+emitted as the device runs them and the idle channels are emitted as identity steps with their
+own noise locations (:class:`ionstack.quantum.dynamic_device.Timeline`); ``Code.noise`` then
+holds each location's error probability, number of Paulis and fixed Pauli.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from typing import TypeAlias
 
 from ionstack.quantum import gates as G
 from ionstack.quantum.circuit import Gate
+from ionstack.quantum.device import DeviceModel, Location
+from ionstack.quantum.dynamic_device import Timeline
 from ionstack.quantum.engines import Op as EngineOp
 from ionstack.quantum.engines.trajectories import Pattern
 from ionstack.quantum.engines.trajectories import Program as Fused
@@ -117,6 +124,9 @@ class Code:
         lead: Index of the first step that is not a gate (the shared prefix ends there).
         splits: Measurement and reset steps (each may split a group).
         segments: Start index → :class:`Segment`.
+        noise: With a device model, per noise location ``(probability, kind, pauli)`` as
+            :class:`~ionstack.quantum.device.Location` (``None``: the model's
+            ``error_probability`` of each arity).
     """
 
     steps: list[Instruction] = field(default_factory=list)
@@ -126,6 +136,7 @@ class Code:
     lead: int = 0
     splits: int = 0
     segments: dict[int, Segment] = field(default_factory=dict)
+    noise: list[tuple[float, int, int]] | None = None
 
 
 def _qubits(op: Op) -> set[int]:
@@ -168,10 +179,22 @@ def deferred_measures(ops: tuple[Op, ...]) -> set[int]:
 
 
 class _Flattener:
-    def __init__(self, program: Program) -> None:
+    def __init__(self, program: Program, device: DeviceModel | None) -> None:
         self.program = program
         self.offsets = program.offsets()
         self.code = Code(clbits=sum(w for _, w in program.registers))
+        self.timeline = None if device is None else Timeline(device, program.active_qubits())
+        if device is not None:
+            self.code.noise = []
+
+    def located(self, locs: list[Location]) -> None:
+        """Emit a device model's locations (gates as the device runs them, idle channels)."""
+        code = self.code
+        assert code.noise is not None
+        for loc in locs:
+            code.steps.append(Step((loc.qubits, (), loc.matrix), len(code.arities)))
+            code.arities.append(len(loc.qubits))
+            code.noise.append((loc.prob, loc.kind, loc.pauli))
 
     def clbit(self, m: Measure) -> int:
         return -1 if m.register is None else self.offsets[m.register][0] + m.bit
@@ -179,7 +202,11 @@ class _Flattener:
     def emit(self, ops: tuple[Op, ...], deferred: set[int] | None) -> None:
         code = self.code
         for i, op in enumerate(ops):
+            timeline = self.timeline
             if isinstance(op, Gate):
+                if timeline is not None:
+                    self.located(timeline.gate(op))
+                    continue
                 if op.name == "nop":
                     continue
                 matrix = G.base_matrix(op, self.program.gateset)
@@ -190,34 +217,57 @@ class _Flattener:
                     if op.register is not None:
                         code.deferred = (*code.deferred, (self.clbit(op), op.qubit))
                     continue
+                if timeline is not None:
+                    self.located(timeline.measure(op.qubit))
                 code.steps.append(Measuring(op.qubit, self.clbit(op)))
                 code.splits += 1
             elif isinstance(op, Reset):
+                if timeline is not None:
+                    timeline.reset(op.qubit)
                 code.steps.append(Resetting(op.qubit))
                 code.splits += 1
             else:
                 self.branch(op)
 
     def branch(self, op: If) -> None:
-        code = self.code
+        code, timeline = self.code, self.timeline
+        at_fork: list[bool] = []
+        if timeline is not None:  # the time spent depends on the path: nothing pending
+            shared, at_fork = timeline.fork()
+            self.located(shared)
         branch = Branch(_test(op.condition, self.offsets))
         code.steps.append(branch)
         self.emit(op.then, None)
+        paths = []
+        if timeline is not None:
+            own, started = timeline.end_path(at_fork)
+            self.located(own)
+            paths.append(started)
         if op.orelse:
             jump = Jump()
             code.steps.append(jump)
             branch.target = len(code.steps)
             self.emit(op.orelse, None)
+            if timeline is not None:
+                own, started = timeline.end_path(at_fork)
+                self.located(own)
+                paths.append(started)
             jump.target = len(code.steps)
         else:
             branch.target = len(code.steps)
+            paths.append(at_fork)
+        if timeline is not None:
+            timeline.join(*paths)
 
 
-def flatten(program: Program, *, fuse: bool = True) -> Code:
+def flatten(program: Program, *, fuse: bool = True, device: DeviceModel | None = None) -> Code:
     """The program as steps (see the module docstring); ``fuse=False`` leaves the segments
-    unfused (few groups to run: the engine's own fusion is cheaper than building blocks)."""
-    f = _Flattener(program)
+    unfused (few groups to run: the engine's own fusion is cheaper than building blocks).
+    ``device``: a QPU's device model, for a program compiled to its native gates."""
+    f = _Flattener(program, device)
     f.emit(program.ops, deferred_measures(program.ops))
+    if f.timeline is not None:  # the trailing windows, up to the simultaneous final readout
+        f.located(f.timeline.flush_all())
     code = f.code
     code.lead = next(
         (i for i, s in enumerate(code.steps) if not isinstance(s, Step)), len(code.steps)

@@ -41,6 +41,8 @@ def characterization_in_force(
                     t2=float(t["t2"]),
                     time_1q=float(t["1q"]),
                     time_2q=float(t["2q"]),
+                    time_readout=float(t.get("readout", 0.0)),
+                    time_reset=float(t.get("reset", 0.0)),
                 )
     if row is not None:
         return row
@@ -54,6 +56,8 @@ def characterization_in_force(
         t2=seed.timing.t2,
         time_1q=seed.timing.one_q,
         time_2q=seed.timing.two_q,
+        time_readout=seed.timing.readout,
+        time_reset=seed.timing.reset,
     )
 
 

@@ -384,8 +384,7 @@ class Worker:
         self, held: queue.Claim, backend: Backend, check: Any, device: NoiseModel | None = None
     ) -> queue.Outcome:
         """An ``ionq.qasm3.v1`` job: sampled under the same model and seed as a circuit job
-        (on a QPU its device model: the dynamic simulator applies its depolarizing rates and
-        the mean readout error, quantum/dynamic.py)."""
+        (on a QPU its device model, every term: quantum/dynamic_device.py)."""
         if backend.is_qpu:
             model: NoiseModel | None = device or noise_model(backend.noise_model or "ideal")
             seed = derived_seed(held.job_id)

@@ -139,6 +139,19 @@ class Settings(BaseSettings):
         description="Memory the workers of one host may hold at once for large simulations, "
         "shared through <data dir>/memory (default: 3/4 of RAM; 0 turns the shared budget off).",
     )
+    isolate_above_bytes: int = Field(
+        default=256 << 20,
+        ge=0,
+        description="A job whose memory estimate is at least this runs in a child process with "
+        "an OS memory limit (RLIMIT_DATA; runtime/isolation.py); smaller jobs run in the "
+        "worker's thread (0: none does).",
+    )
+    isolate_margin: float = Field(
+        default=1.5,
+        gt=0,
+        description="A child's memory limit: this × the job's estimate, plus its answer, its "
+        "engine threads and the process's own memory at start.",
+    )
     emulate_qpu_duration: bool = Field(
         default=False, description="Emulated QPU jobs take their predicted duration."
     )

@@ -38,7 +38,7 @@ from ionstack.quantum.noise import NoiseModel, noise_model
 from ionstack.quantum.sampling import Probabilities
 from ionstack.quantum.simulate import RunResult, run
 from ionstack.quantum.symmetry import hull
-from ionstack.runtime import devices, programs, queue, workloads
+from ionstack.runtime import devices, isolation, programs, queue, workloads
 from ionstack.settings import Settings
 from ionstack.store.wakeups import Wakeup, wakeup_for
 
@@ -201,7 +201,7 @@ class Worker:
         code: str | None = None
         try:
             with budget.labelled(held.job_id):  # its memory reservations name the job
-                outcome = self.compute(held, check=current.check)
+                outcome = self._computed(held, check=current.check)
             elapsed_ms = int((time.monotonic() - started) * 1000)
             outcome = _with_duration(outcome, elapsed_ms)
             written = queue.complete(self.sessions, held, outcome, now=_now())
@@ -268,15 +268,47 @@ class Worker:
 
     # --- the physics ---------------------------------------------------------------------------
 
-    def compute(self, held: queue.Claim, *, check: Any) -> queue.Outcome:
-        """Run a claimed job on the quantum core (a QPU job first reads the characterization
-        in force at its submission: runtime/devices.py)."""
-        backend = self.catalog.get(held.backend)
-        device = (
-            devices.qpu_model(self.sessions, backend, held.submitted_at, self.settings)
-            if backend is not None and backend.is_qpu
-            else None
+    def _computed(self, held: queue.Claim, *, check: Any) -> queue.Outcome:
+        """The job's outcome, computed in this thread or, when its memory estimate is at least
+        ``IONSTACK_ISOLATE_ABOVE_BYTES``, in a child process with a memory limit
+        (runtime/isolation.py)."""
+        device = self.device_for(held)
+        above = self.settings.isolate_above_bytes
+        sized = (
+            None
+            if above == 0
+            else isolation.estimate(
+                held, catalog=self.catalog, device=device, settings=self.settings
+            )
         )
+        if sized is None or sized[0] < above:
+            return self.compute(held, check=check, device=device)
+        peak, answer = sized
+        task = isolation.Task(
+            held=held,
+            device=device,
+            catalog=self.catalog,
+            settings=self.settings,
+            host=budget.current(),
+            estimate=peak,
+            allowance=isolation.allowance(peak, answer, self.settings),
+        )
+        return isolation.run(task, check=check)
+
+    def device_for(self, held: queue.Claim) -> DeviceModel | None:
+        """A QPU job's device model: the characterization in force at its submission
+        (runtime/devices.py); ``None`` for simulator jobs."""
+        backend = self.catalog.get(held.backend)
+        if backend is None or not backend.is_qpu:
+            return None
+        return devices.qpu_model(self.sessions, backend, held.submitted_at, self.settings)
+
+    def compute(
+        self, held: queue.Claim, *, check: Any, device: DeviceModel | None
+    ) -> queue.Outcome:
+        """Run a claimed job on the quantum core (no database access: ``device`` is
+        :meth:`device_for`'s)."""
+        backend = self.catalog.get(held.backend)
         if held.type in workloads.FUNCTION_TYPES:
             return workloads.compute(
                 held, catalog=self.catalog, settings=self.settings, check=check, device=device
@@ -589,6 +621,8 @@ def run_worker_process(
     shutdown = threading.Event()
     wakeups = [wakeup_for(engine, listen=True) for _ in range(concurrency)]
     budget.use(host_budget(settings))
+    if settings.isolate_above_bytes:
+        threading.Thread(target=isolation.warm, name="forkserver", daemon=True).start()
 
     def _stop(signum: int, _frame: object) -> None:
         shutdown.set()

@@ -94,6 +94,13 @@ def threads_for(n: int, threads: int) -> int:
     return 1 if n < 18 else max(1, threads)
 
 
+def _room(n: int) -> None:
+    """Raise ``MemoryError`` here when qsim's state would not fit: qsim does not check its
+    allocation and would crash the process (a job run under a memory limit,
+    runtime/isolation.py). The probe is not written to, so it costs no memory."""
+    np.empty(8 * 2**n + (1 << 20), dtype=np.uint8)
+
+
 def simulate(
     n: int, ops: Ops, *, threads: int, fuse: int = 4, initial: State | None = None
 ) -> State:
@@ -112,6 +119,7 @@ def simulate(
         "c": build(n, ops),
     }
     run = _qsim().qsim_simulate_fullstate
+    _room(n)
     if initial is None:
         raw = run(options, 0)
     else:

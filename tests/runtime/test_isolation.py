@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ionstack.catalog import Catalog
 from ionstack.runtime import isolation, queue
-from ionstack.runtime.worker import Worker
+from ionstack.runtime.worker import Worker, compute_isolated
 from ionstack.settings import Settings
 from ionstack.store.database import make_engine, make_sessionmaker, transaction
 from ionstack.store.tables import Job
@@ -237,7 +237,7 @@ def test_a_child_and_the_thread_give_identical_results(body: dict[str, Any]) -> 
         estimate=sized[0],
         allowance=isolation.allowance(*sized, settings),
     )
-    child = isolation.run(task, check=lambda: None)
+    child = isolation.run(task, compute=compute_isolated, check=lambda: None)
     assert _stored(child) == _stored(_in_thread(held, settings))
 
 

@@ -34,7 +34,6 @@ import faulthandler
 import functools
 import logging
 import multiprocessing
-import os
 import resource
 import signal
 import traceback
@@ -172,11 +171,11 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _child(conn: Connection, task: Task) -> None:
-    """The child's body: limit, compute, send ``(kind, payload, peak RSS)`` back."""
-    from ionstack.runtime.worker import Worker  # preloaded by the fork server
-    from ionstack.store.wakeups import ThreadWakeup
+Compute = Callable[[Task], queue.Outcome]
 
+
+def _child(conn: Connection, task: Task, compute: Compute) -> None:
+    """The child's body: limit, compute, send ``(kind, payload, peak RSS, limit)`` back."""
     _die_with_parent()
     faulthandler.enable()  # a crash in an engine leaves its Python stack in the worker's log
     for signum in (signal.SIGINT, signal.SIGTERM):  # the worker stops it (SIGKILL), not these
@@ -185,17 +184,8 @@ def _child(conn: Connection, task: Task) -> None:
     cap = limit_data(task.allowance)
     message: tuple[str, Any]
     try:
-        from sqlalchemy.orm import sessionmaker
-
-        worker = Worker(
-            settings=task.settings,
-            sessions=sessionmaker(),  # unbound: the child never reads the database
-            wakeup=ThreadWakeup(),
-            catalog=task.catalog,
-            name=f"child-{os.getpid()}",
-        )
         with budget.labelled(task.held.job_id):
-            message = ("outcome", worker.compute(task.held, check=_noop, device=task.device))
+            message = ("outcome", compute(task))
     except MemoryError:
         message = ("memory", cap)
     except JobFailure as failure:
@@ -204,14 +194,10 @@ def _child(conn: Connection, task: Task) -> None:
         message = ("crash", (type(exc).__name__, traceback.format_exc()))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     try:
-        conn.send((*message, peak))
+        conn.send((*message, peak, cap))
     except MemoryError:
-        conn.send(("memory", cap, peak))
+        conn.send(("memory", cap, peak, cap))
     conn.close()
-
-
-def _noop() -> None:
-    pass
 
 
 # --------------------------------------------------------------------------- the worker's side
@@ -221,9 +207,10 @@ def _gib(nbytes: float) -> str:
     return f"{nbytes / 2**30:.3g} GiB"
 
 
-def run(task: Task, *, check: Callable[[], None]) -> queue.Outcome:
-    """Compute ``task`` in a child process; ``check`` (the worker's stop rules) is called every
-    ``POLL_S`` and whatever it raises stops the run after the child is killed.
+def run(task: Task, *, compute: Compute, check: Callable[[], None]) -> queue.Outcome:
+    """``compute(task)`` in a child process (a module-level function: it is pickled by name);
+    ``check`` (the worker's stop rules) is called every ``POLL_S`` and whatever it raises stops
+    the run after the child is killed.
 
     Raises:
         JobFailure: ``SimulationError`` when the child ran out of its allowance, was killed by
@@ -231,7 +218,9 @@ def run(task: Task, *, check: Callable[[], None]) -> queue.Outcome:
     """
     context = _context()
     receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(send, task), name=f"job-{task.held.job_id}")
+    child = context.Process(
+        target=_child, args=(send, task, compute), name=f"job-{task.held.job_id}"
+    )
     child.start()
     send.close()
     logger.info(
@@ -255,10 +244,17 @@ def run(task: Task, *, check: Callable[[], None]) -> queue.Outcome:
             host.orphaned(task.held.job_id)
     if message is None:
         raise _died(task, child.exitcode)
-    kind, payload, peak = message
+    kind, payload, peak, cap = message
     logger.info(
-        "job's child process finished",
-        extra={"action": "job_isolated_done", "job_id": task.held.job_id, "bytes": peak},
+        "job's child process finished: peak %.3g GiB of its %.3g GiB limit",
+        peak / 2**30,
+        cap / 2**30,
+        extra={
+            "action": "job_isolated_done",
+            "job_id": task.held.job_id,
+            "bytes": peak,
+            "limit": cap,
+        },
     )
     if kind == "outcome":
         assert isinstance(payload, queue.Outcome)
@@ -282,12 +278,12 @@ def run(task: Task, *, check: Callable[[], None]) -> queue.Outcome:
 
 def _wait(
     child: multiprocessing.process.BaseProcess, receive: Connection, check: Callable[[], None]
-) -> tuple[str, Any, int] | None:
+) -> tuple[str, Any, int, int] | None:
     """The child's message, or ``None`` when it ended without one; ``check`` raising kills it."""
     while True:
         if receive.poll(POLL_S):
             try:
-                message: tuple[str, Any, int] = receive.recv()
+                message: tuple[str, Any, int, int] = receive.recv()
             except EOFError:  # it died before sending
                 check()
                 return None

@@ -40,7 +40,7 @@ from ionstack.quantum.simulate import RunResult, run
 from ionstack.quantum.symmetry import hull
 from ionstack.runtime import devices, isolation, programs, queue, workloads
 from ionstack.settings import Settings
-from ionstack.store.wakeups import Wakeup, wakeup_for
+from ionstack.store.wakeups import ThreadWakeup, Wakeup, wakeup_for
 
 logger = logging.getLogger(__name__)
 
@@ -293,7 +293,7 @@ class Worker:
             estimate=peak,
             allowance=isolation.allowance(peak, answer, self.settings),
         )
-        return isolation.run(task, check=check)
+        return isolation.run(task, compute=compute_isolated, check=check)
 
     def device_for(self, held: queue.Claim) -> DeviceModel | None:
         """A QPU job's device model: the characterization in force at its submission
@@ -503,6 +503,23 @@ class Worker:
             stats=queue.billed(held.stats),
             execution_duration_ms=0,
         )
+
+
+def compute_isolated(task: isolation.Task) -> queue.Outcome:
+    """A job's computation in its child process (runtime/isolation.py): no database (the
+    device model comes with the task), no stop rules (the worker kills the child)."""
+    worker = Worker(
+        settings=task.settings,
+        sessions=sessionmaker(),  # unbound: any database access would fail
+        wakeup=ThreadWakeup(),
+        catalog=task.catalog,
+        name=f"child-{os.getpid()}",
+    )
+    return worker.compute(task.held, check=_no_stop, device=task.device)
+
+
+def _no_stop() -> None:
+    pass
 
 
 def mps_limits(settings: Settings) -> Limits:

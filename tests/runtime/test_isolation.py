@@ -20,8 +20,6 @@ import dataclasses
 import json
 import os
 import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +35,7 @@ from ionstack.settings import Settings
 from ionstack.store.database import make_engine, make_sessionmaker, transaction
 from ionstack.store.tables import Job
 from ionstack.store.wakeups import ThreadWakeup
+from support.processes import LONG_24, gone, job_child, layers
 from support.server import Server, submit, wait_for_job, wait_for_status
 
 SERVER_WORKERS = 1
@@ -57,24 +56,11 @@ def _job(qubits: int, gates: list[dict[str, Any]], **extra: Any) -> dict[str, An
     }
 
 
-def _layers(n: int, count: int) -> list[dict[str, Any]]:
-    return [
-        gate
-        for layer in range(count)
-        for gate in (
-            {"gate": "rx", "targets": list(range(n)), "rotation": 0.1 + layer / 50},
-            *({"gate": "zz", "targets": [q, (q + 1) % n], "rotation": 0.3} for q in range(n)),
-        )
-    ]
-
-
 BELL = _job(2, [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}])
-#: ≈ 120 MiB estimated (trajectory checkpoints), allowed 0.25 × that + 32 MiB: runs out
-NOISY_20 = _job(20, _layers(20, 2), shots=100, noise={"model": "aria-1", "seed": 3})
-#: 3840 gates on 24 qubits: one qsim call of about half a minute
-LONG_24 = _job(24, _layers(24, 80))
-SEEDED_15 = _job(15, _layers(15, 3), shots=500, noise={"model": "aria-1", "seed": 11})
-EXACT_18 = _job(18, _layers(18, 3))
+#: ≈ 170 MiB estimated (trajectory checkpoints); allowed a quarter of it + 32 MiB of threads
+NOISY_20 = _job(20, layers(20, 2), shots=100, noise={"model": "aria-1", "seed": 3})
+SEEDED_15 = _job(15, layers(15, 3), shots=500, noise={"model": "aria-1", "seed": 11})
+EXACT_18 = _job(18, layers(18, 3))
 
 
 @pytest.fixture
@@ -92,44 +78,10 @@ def _job_row(db: sessionmaker[Session], job_id: str) -> tuple[int, int]:
         return int(job.worker_id.rsplit("-", 2)[1]), job.attempts
 
 
-def _children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
-
-
-def _alive(pid: int) -> bool:
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        return stat.read_text().split(") ")[1][0] != "Z"  # not a zombie
-    except (FileNotFoundError, IndexError):
-        return False
-
-
-def _job_child(worker: int, *, timeout: float = 30) -> int:
-    """The process running the worker's job: a child of the worker's fork server."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for server in _children(worker):
-            cmdline = Path(f"/proc/{server}/cmdline").read_bytes()
-            if b"forkserver" in cmdline and (jobs := _children(server)):
-                return jobs[0]
-        assert time.monotonic() < deadline, "no child process runs the job"
-        time.sleep(0.01)
-
-
-def _gone(pid: int, *, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while _alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
 def _started_child(client: httpx.Client, db: sessionmaker[Session], job_id: str) -> int:
     wait_for_status(client, job_id, ("started",))
     worker, _ = _job_row(db, job_id)
-    return _job_child(worker)
+    return job_child(worker)
 
 
 def _next_job_completes(server: Server, client: httpx.Client) -> None:
@@ -179,7 +131,7 @@ def test_the_time_limit_kills_a_child_inside_one_long_call(
     assert job["status"] == "failed", job  # a child left alone would complete it
     failure: Any = job["failure"]
     assert failure["code"] == "SimulationTimeout", failure
-    assert _gone(child), "the child still runs"
+    assert gone(child), "the child still runs"
     _next_job_completes(server, client)
 
 
@@ -189,7 +141,7 @@ def test_cancel_kills_the_child(
     job_id = submit(client, LONG_24)
     child = _started_child(client, db, job_id)
     assert client.put(f"/jobs/{job_id}/status/cancel").status_code == 200
-    assert _gone(child), "the child still runs"
+    assert gone(child), "the child still runs"
     _next_job_completes(server, client)
     final = client.get(f"/jobs/{job_id}").json()
     assert final["status"] == "canceled" and final["results"] is None

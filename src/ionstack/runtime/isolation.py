@@ -28,14 +28,15 @@ about 30 ms a child instead of ~0.4 s for ``spawn`` (bench/README.md, "bench/mem
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import faulthandler
 import functools
 import logging
 import multiprocessing
+import os
 import resource
+import select
 import signal
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,8 +69,6 @@ ANSWER_ENTRY_BYTES = 256
 
 #: How often the worker looks at its stop rules while a child runs.
 POLL_S = 0.05
-
-PR_SET_PDEATHSIG = 1
 
 
 @functools.cache
@@ -165,10 +164,19 @@ def limit_data(extra: int) -> int:
     return cap
 
 
-def _die_with_parent() -> None:
-    """SIGKILL this child when the fork server exits (it does when its worker dies)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+def _exit_with_worker(conn: Connection) -> None:
+    """SIGKILL this child as soon as its worker is gone (the read end of ``conn``, the worker's,
+    closes: the write end polls ``POLLERR``), so no job computes on unowned. The fork server
+    would not notice: every child it forks holds a copy of its lifeline."""
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLERR | select.POLLHUP)
+        while not poller.poll():
+            pass
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="worker-watch", daemon=True).start()
 
 
 Compute = Callable[[Task], queue.Outcome]
@@ -176,7 +184,7 @@ Compute = Callable[[Task], queue.Outcome]
 
 def _child(conn: Connection, task: Task, compute: Compute) -> None:
     """The child's body: limit, compute, send ``(kind, payload, peak RSS, limit)`` back."""
-    _die_with_parent()
+    _exit_with_worker(conn)
     faulthandler.enable()  # a crash in an engine leaves its Python stack in the worker's log
     for signum in (signal.SIGINT, signal.SIGTERM):  # the worker stops it (SIGKILL), not these
         signal.signal(signum, signal.SIG_IGN)

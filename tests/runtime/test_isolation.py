@@ -20,6 +20,7 @@ import dataclasses
 import json
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,17 @@ def _started_child(client: httpx.Client, db: sessionmaker[Session], job_id: str)
     return job_child(worker)
 
 
+def _oom_score_adj(pid: int, *, timeout: float = 10) -> str:
+    """The child's ``oom_score_adj`` once it has set it (it does so as it starts)."""
+    deadline = time.monotonic() + timeout
+    path = Path(f"/proc/{pid}/oom_score_adj")
+    while (value := path.read_text().strip() if path.exists() else "gone") == "0":
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    return value
+
+
 def _next_job_completes(server: Server, client: httpx.Client) -> None:
     follow = submit(client, BELL)
     assert wait_for_job(client, follow, timeout=60)["status"] == "completed"
@@ -109,6 +121,7 @@ def test_a_child_killed_by_a_signal_fails_its_job_without_a_retry(
 ) -> None:
     job_id = submit(client, LONG_24)
     child = _started_child(client, db, job_id)
+    assert _oom_score_adj(child) == "1000"  # the OOM killer's first choice
     os.kill(child, signal.SIGKILL)  # the kernel's OOM killer, say
     job = wait_for_job(client, job_id)
     assert job["status"] == "failed", job

@@ -13,7 +13,8 @@ private writable mapping: numpy's and qsim's large arrays included) at its *allo
 An allocation beyond it is a ``MemoryError`` in the child, and the job fails with
 ``SimulationError`` naming the limit; a child killed by a signal (the kernel's OOM killer sends
 SIGKILL) fails the job too, naming the signal, and is never retried. Either way the worker goes
-on with its next job.
+on with its next job. Should the host run out of memory anyway, the child is the OOM killer's
+first choice (``oom_score_adj`` 1000), not the API server or PostgreSQL.
 
 The worker keeps the lease heartbeat and the stop rules: cancel, a lost lease, shutdown and the
 simulation time limit kill the child (even inside one long engine call, where ``check`` is not
@@ -66,6 +67,9 @@ THREAD_BYTES = 16 << 20
 #: Per entry of the answer as Python objects (a key string and a float or int in a dict, a
 #: shot string in a list) and its pickle on the way back.
 ANSWER_ENTRY_BYTES = 256
+
+#: A child's ``oom_score_adj``: the largest, so the OOM killer takes it first.
+OOM_SCORE_ADJ = 1000
 
 #: How often the worker looks at its stop rules while a child runs.
 POLL_S = 0.05
@@ -179,6 +183,16 @@ def _exit_with_worker(conn: Connection) -> None:
     threading.Thread(target=watch, name="worker-watch", daemon=True).start()
 
 
+def _oom_first() -> None:
+    """Make this child the kernel's first choice when the host runs out of memory anyway
+    (``oom_score_adj`` 1000), before the API server, PostgreSQL or the worker."""
+    try:
+        with open("/proc/self/oom_score_adj", "w", encoding="ascii") as f:
+            f.write(str(OOM_SCORE_ADJ))
+    except OSError:  # not Linux, or not allowed: the limit still applies
+        pass
+
+
 Compute = Callable[[Task], queue.Outcome]
 
 
@@ -188,6 +202,7 @@ def _child(conn: Connection, task: Task, compute: Compute) -> None:
     faulthandler.enable()  # a crash in an engine leaves its Python stack in the worker's log
     for signum in (signal.SIGINT, signal.SIGTERM):  # the worker stops it (SIGKILL), not these
         signal.signal(signum, signal.SIG_IGN)
+    _oom_first()
     budget.use(task.host)
     cap = limit_data(task.allowance)
     message: tuple[str, Any]

@@ -6,15 +6,18 @@ job is one long qsim call (a 24-qubit circuit of 3840 gates, about half a minute
 
 - SIGTERM (shutdown): the worker kills the child and releases the job (back to ``ready``, the
   attempt not counted), then exits cleanly;
-- SIGKILL of the worker alone (the kernel's OOM killer picking it, say): the child sees its
-  pipe to the worker break and kills itself, rather than computing on unowned.
+- SIGKILL of the worker alone (the kernel's OOM killer picking it, say) while the child is
+  inside qsim's call (which holds the GIL): its fork server exits and the kernel kills the
+  child with it (``PR_SET_PDEATHSIG``), rather than letting it compute on unowned.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -23,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ionstack.store.database import make_engine, make_sessionmaker, transaction
 from ionstack.store.tables import Job
-from support.processes import LONG_24, gone, job_child
+from support.processes import LONG_24, gone, job_child, parent, resident
 from support.server import Server, start_worker, submit, wait_for_status
 
 SERVER_WORKERS = 0
@@ -60,10 +63,10 @@ def _attempts(db: sessionmaker[Session], job_id: str) -> int:
 def workers(server: Server) -> Iterator[list[subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
     yield started
-    for proc in started:
-        if proc.poll() is None:
+    for proc in started:  # the whole group: a child left behind by a failed test too
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        proc.wait()
 
 
 def test_shutdown_kills_the_child_and_releases_the_job(
@@ -92,7 +95,13 @@ def test_a_killed_worker_leaves_no_child(
     workers.append(start_worker(server, log_name="worker-kill.log"))
     job_id = submit(client, LONG_24)
     child = _started_child(client, db, job_id)
+    server = parent(child)
+    deadline = time.monotonic() + 60
+    while resident(child) < 192 << 20:  # its 128 MiB state is allocated: qsim is running
+        assert time.monotonic() < deadline, "the child never allocated its state"
+        time.sleep(0.01)
     os.kill(workers[0].pid, signal.SIGKILL)  # the worker alone, not its process group
     workers[0].wait()
     assert gone(child), "the child outlived its worker"
+    assert gone(server), "the fork server outlived its worker"
     client.put(f"/jobs/{job_id}/status/cancel")

@@ -21,6 +21,21 @@ def alive(pid: int) -> bool:
         return False
 
 
+def parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().split(") ")[1].split()[1])
+
+
+def resident(pid: int) -> int:
+    """``VmRSS`` of ``pid`` in bytes (0 once it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except FileNotFoundError:
+        pass
+    return 0
+
+
 def job_child(worker: int, *, timeout: float = 30) -> int:
     """The process running the worker's job: a child of the worker's fork server."""
     deadline = time.monotonic() + timeout

@@ -29,6 +29,8 @@ about 30 ms a child instead of ~0.4 s for ``spawn`` (bench/README.md, "bench/mem
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import faulthandler
 import functools
 import logging
@@ -70,6 +72,9 @@ ANSWER_ENTRY_BYTES = 256
 
 #: A child's ``oom_score_adj``: the largest, so the OOM killer takes it first.
 OOM_SCORE_ADJ = 1000
+
+#: prctl(2): the signal a process gets when its parent exits.
+PR_SET_PDEATHSIG = 1
 
 #: How often the worker looks at its stop rules while a child runs.
 POLL_S = 0.05
@@ -168,10 +173,26 @@ def limit_data(extra: int) -> int:
     return cap
 
 
-def _exit_with_worker(conn: Connection) -> None:
-    """SIGKILL this child as soon as its worker is gone (the read end of ``conn``, the worker's,
-    closes: the write end polls ``POLLERR``), so no job computes on unowned. The fork server
-    would not notice: every child it forks holds a copy of its lifeline."""
+def _exit_with_worker(conn: Connection, server: int | None) -> None:
+    """SIGKILL this child as soon as its worker is gone, so no job computes on unowned.
+
+    The kernel does it (``PR_SET_PDEATHSIG``) when the fork server ``server`` exits, which it
+    does when its worker dies, once no child holds a copy of its lifeline: this child drops
+    the one it inherits. A thread also watches the pipe to the worker (its write end polls
+    ``POLLERR`` once the worker's read end is closed), for a fork server already gone; it
+    needs the GIL, which an engine call such as qsim's may hold for minutes.
+    """
+    from multiprocessing import forkserver
+
+    lifeline = getattr(forkserver._forkserver, "_forkserver_alive_fd", None)
+    if isinstance(lifeline, int):
+        with contextlib.suppress(OSError):
+            os.close(lifeline)
+        forkserver._forkserver._forkserver_alive_fd = None  # type: ignore[attr-defined]
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    if server is not None and os.getppid() != server:  # it exited before the prctl
+        os.kill(os.getpid(), signal.SIGKILL)
 
     def watch() -> None:
         poller = select.poll()
@@ -196,9 +217,9 @@ def _oom_first() -> None:
 Compute = Callable[[Task], queue.Outcome]
 
 
-def _child(conn: Connection, task: Task, compute: Compute) -> None:
+def _child(conn: Connection, task: Task, compute: Compute, server: int | None) -> None:
     """The child's body: limit, compute, send ``(kind, payload, peak RSS, limit)`` back."""
-    _exit_with_worker(conn)
+    _exit_with_worker(conn, server)
     faulthandler.enable()  # a crash in an engine leaves its Python stack in the worker's log
     for signum in (signal.SIGINT, signal.SIGTERM):  # the worker stops it (SIGKILL), not these
         signal.signal(signum, signal.SIG_IGN)
@@ -241,8 +262,12 @@ def run(task: Task, *, compute: Compute, check: Callable[[], None]) -> queue.Out
     """
     context = _context()
     receive, send = context.Pipe(duplex=False)
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+    server = getattr(forkserver._forkserver, "_forkserver_pid", None)
     child = context.Process(
-        target=_child, args=(send, task, compute), name=f"job-{task.held.job_id}"
+        target=_child, args=(send, task, compute, server), name=f"job-{task.held.job_id}"
     )
     child.start()
     send.close()

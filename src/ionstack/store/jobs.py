@@ -81,7 +81,15 @@ _DEFAULTS = [
 
 
 def children(db: Session, parent_id: str, *, for_update: bool = False) -> list[Job]:
-    query = select(Job).where(Job.parent_id == parent_id).order_by(Job.circuit_index)
+    """A parent's children in circuit order, as stored: a child this session loaded before a
+    bulk UPDATE (``cancel_active``, ``synchronize_session=False``) is read again, so
+    :func:`refresh_parent` never aggregates a stale status."""
+    query = (
+        select(Job)
+        .where(Job.parent_id == parent_id)
+        .order_by(Job.circuit_index)
+        .execution_options(populate_existing=True)
+    )
     if for_update:
         query = query.with_for_update()
     return list(db.scalars(query).all())

@@ -187,7 +187,7 @@ def test_duration_limit_ends_the_session_and_cancels_queued_jobs(
         sessions, world.owner, {"backend": "simulator", "settings": {"duration_limit_min": 10}}
     )
     # before the start, expires_at bounds the session from its creation
-    assert made["settings"]["expires_at"] == "2026-03-02T09:10:00.000Z"
+    assert made["settings"] == {"duration_limit_min": 10, "expires_at": "2026-03-02T09:10:00.000Z"}
     start = T0 + timedelta(minutes=2)
     first = _submit(sessions, world.owner, session_id=made["id"], now=start)
     queued = _submit(sessions, world.owner, session_id=made["id"], now=start)
@@ -199,8 +199,11 @@ def test_duration_limit_ends_the_session_and_cancels_queued_jobs(
     late = start + timedelta(minutes=10, seconds=1)
     assert _run_next(sessions, now=late) == outsider
     canceled = _job(sessions, queued)
-    assert canceled.status == "canceled"
-    assert canceled.failure is not None and canceled.failure["code"] == "SystemCancel"
+    assert (canceled.status, canceled.completed_at) == ("canceled", late)
+    assert canceled.failure == {
+        "code": "SystemCancel",
+        "message": "Canceled by the system: the session reached its duration limit.",
+    }
     assert _job(sessions, first).status == "completed"
     ended = _get(sessions, world.owner, made["id"], now=late + timedelta(hours=1))
     assert ended["status"] == "ended" and ended["ender_id"] is None
@@ -273,6 +276,91 @@ def test_cost_limit(sessions: sessionmaker[Session], world: World) -> None:
     assert _job(sessions, paid).status == "ready"
 
 
+def _price_bell_at(sessions: sessionmaker[Session], per_2q_gate: float | None) -> None:
+    """The simulator's card: the bell circuit at 100 shots costs 100 × ``per_2q_gate``."""
+    with transaction(sessions, write=True) as db:
+        if per_2q_gate is None:
+            billing.reset_rates(db, CATALOG, "simulator")
+        else:
+            billing.set_rates(db, CATALOG, "simulator", now=T0, cost_2q_gate=per_2q_gate)
+
+
+def test_cost_limit_end_cancels_the_jobs_still_queued(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    """Sub-dollar prices count against the limit; the session stays open while the charged
+    cost is under it (even within a dollar of it), and when it reaches it the session ends,
+    dated by that completion, and its queued (free) job is cancelled by the system."""
+    made = _create(sessions, world.owner, _usd(unit="usd", value=1.5))
+    _price_bell_at(sessions, 0.01)  # $1.00
+    paid = _submit(sessions, world.owner, session_id=made["id"])
+    _price_bell_at(sessions, 0.006)  # $0.60: over the $0.50 left
+    with pytest.raises(BadRequest) as refused:
+        _submit(sessions, world.owner, session_id=made["id"])
+    assert refused.value.keys == ["session_id"]
+    assert refused.value.message == (
+        f"The job's estimated cost ($0.60) would take session {made['id']} over its "
+        "cost_limit ($1.50; $1.00 committed)."
+    )
+    _price_bell_at(sessions, 0.005)  # $0.50: exactly what is left
+    last_paid = _submit(sessions, world.owner, session_id=made["id"])
+    _price_bell_at(sessions, None)  # free: fits whatever is committed
+    free = _submit(sessions, world.owner, session_id=made["id"])
+    t1, t2, t3 = (T0 + timedelta(minutes=m) for m in (1, 2, 3))
+    assert _run_next(sessions, now=t1) == paid
+    with transaction(sessions, write=True) as db:
+        assert service.end_expired(db, now=t1) == 0
+    assert _get(sessions, world.owner, made["id"], now=t1)["active"]  # $1.00 of $1.50
+    assert _run_next(sessions, now=t2) == last_paid
+    with transaction(sessions, write=True) as db:
+        assert service.end_expired(db, now=t3) == 1  # the queue's check before a claim
+        assert service.end_expired(db, now=t3) == 0
+    canceled = _job(sessions, free)
+    assert (canceled.status, canceled.completed_at) == ("canceled", t3)
+    assert canceled.failure == {
+        "code": "SystemCancel",
+        "message": "Canceled by the system: the session reached its cost limit.",
+    }
+    ended = _get(sessions, world.owner, made["id"], now=t3)
+    assert (ended["status"], ended["ended_at"], ended["ender_id"]) == (
+        "ended",
+        "2026-03-02T09:02:00.000Z",
+        None,
+    )
+    assert _run_next(sessions, now=t3) is None
+    with transaction(sessions) as db:
+        assert service.usage_times(db, [made["id"]]) == {made["id"]: 2}  # two runs of 1 ms
+        assert service.usage_times(db, []) == {}
+
+
+def test_a_refused_first_job_does_not_start_the_session(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    """A first job that fails at submission (over the budget) leaves the session ``created``
+    and its duration counted from its creation; the first accepted job starts it."""
+    with transaction(sessions, write=True) as db:
+        billing.set_project_budget(db, world.owner.project_id, 1.0, now=T0)
+    made = _create(
+        sessions,
+        world.owner,
+        {"backend": "qpu.aria-1", "settings": {"duration_limit_min": 10}},
+    )
+    later = T0 + timedelta(minutes=1)
+    refused = _job(
+        sessions, _submit(sessions, world.owner, backend="qpu.aria-1", session_id=made["id"])
+    )
+    assert refused.failure is not None and refused.failure["code"] == "QuotaExhaustedError"
+    session = _get(sessions, world.owner, made["id"], now=later)
+    assert (session["status"], session["started_at"]) == ("created", None)
+    assert session["settings"]["expires_at"] == "2026-03-02T09:10:00.000Z"
+    with transaction(sessions, write=True) as db:
+        billing.set_project_budget(db, world.owner.project_id, None, now=T0)
+    _submit(sessions, world.owner, backend="qpu.aria-1", session_id=made["id"], now=later)
+    session = _get(sessions, world.owner, made["id"], now=later)
+    assert (session["status"], session["started_at"]) == ("started", "2026-03-02T09:01:00.000Z")
+    assert session["settings"]["expires_at"] == "2026-03-02T09:11:00.000Z"
+
+
 def test_session_jobs_go_first(sessions: sessionmaker[Session], world: World) -> None:
     plain = _submit(sessions, world.owner)
     made = _create(sessions, world.owner, {"backend": "simulator"})
@@ -313,81 +401,122 @@ def test_joining_rules(sessions: sessionmaker[Session], world: World) -> None:
             service.get(db, world.owner, foreign["id"], now=T0)
 
 
+def _settings(**limits: Any) -> dict[str, Any]:
+    return {"backend": "simulator", "settings": limits}
+
+
+def _usd(**fields: Any) -> dict[str, Any]:
+    return _settings(cost_limit=fields)
+
+
+JCL, DLM, CL = "settings.job_count_limit", "settings.duration_limit_min", "settings.cost_limit"
+
+
 @pytest.mark.parametrize(
-    ("body", "key"),
+    ("body", "key", "message"),
     [
-        ({}, "backend"),
-        ({"backend": 7}, "backend"),
-        ({"backend": "qpu.nowhere"}, "backend"),
-        ({"backend": "qpu.aria-2"}, "backend"),  # retired
-        ({"backend": "qpu.forte-enterprise-2"}, "backend"),  # unavailable
-        ({"backend": "simulator", "colour": "red"}, "colour"),
-        ({"backend": "simulator", "settings": []}, "settings"),
-        ({"backend": "simulator", "settings": {"max_jobs": 1}}, "settings.max_jobs"),
-        ({"backend": "simulator", "settings": {"job_count_limit": 0}}, "settings.job_count_limit"),
-        ({"backend": "simulator", "settings": {"job_count_limit": -3}}, "settings.job_count_limit"),
+        ([], None, "request body must be a JSON object"),
+        ({}, "backend", '"backend" is required'),
+        ({"backend": 7}, "backend", '"backend" must be a string'),
+        ({"backend": "qpu.nowhere"}, "backend", "\"backend\" 'qpu.nowhere' is not a known backend"),
+        ({"backend": "qpu.aria-2"}, "backend", "Backend qpu.aria-2 is retired."),
         (
-            {"backend": "simulator", "settings": {"job_count_limit": 2.5}},
-            "settings.job_count_limit",
+            {"backend": "qpu.forte-enterprise-2"},
+            "backend",
+            "Backend qpu.forte-enterprise-2 is unavailable.",
         ),
+        ({"backend": "simulator", "colour": "red"}, "colour", '"colour" is not allowed'),
+        ({"backend": "simulator", "settings": []}, "settings", '"settings" must be an object'),
+        (_settings(max_jobs=1), "settings.max_jobs", '"settings.max_jobs" is not allowed'),
+        (_settings(job_count_limit=0), JCL, f'"{JCL}" must be greater than or equal to 1'),
+        (_settings(job_count_limit=-3), JCL, f'"{JCL}" must be greater than or equal to 1'),
+        (_settings(job_count_limit=2.5), JCL, f'"{JCL}" must be an integer'),
+        (_settings(job_count_limit=True), JCL, f'"{JCL}" must be an integer'),
+        (_settings(job_count_limit="3"), JCL, f'"{JCL}" must be an integer'),
+        (_settings(job_count_limit=10001), JCL, f'"{JCL}" must be less than or equal to 10000'),
+        (_settings(duration_limit_min=0), DLM, f'"{DLM}" must be greater than or equal to 1'),
+        (_settings(duration_limit_min=10081), DLM, f'"{DLM}" must be less than or equal to 10080'),
+        (_settings(cost_limit=5), CL, f'"{CL}" must be an object'),
+        (_usd(unit="usd", value=5, x=1), f"{CL}.x", f'"{CL}.x" is not allowed'),
+        (_usd(value=5), f"{CL}.unit", f'"{CL}.unit" is required'),
+        (_usd(unit="eur", value=5), f"{CL}.unit", f'"{CL}.unit" must be "usd"'),
+        (_usd(unit=5, value=5), f"{CL}.unit", f'"{CL}.unit" must be "usd"'),
+        (_usd(unit="usd"), f"{CL}.value", f'"{CL}.value" is required'),
+        (_usd(unit="usd", value="5"), f"{CL}.value", f'"{CL}.value" must be a number'),
+        (_usd(unit="usd", value=True), f"{CL}.value", f'"{CL}.value" must be a number'),
+        (_usd(unit="usd", value=0), f"{CL}.value", f'"{CL}.value" must be greater than 0'),
+        (_usd(unit="usd", value=-1), f"{CL}.value", f'"{CL}.value" must be greater than 0'),
         (
-            {"backend": "simulator", "settings": {"job_count_limit": True}},
-            "settings.job_count_limit",
-        ),
-        (
-            {"backend": "simulator", "settings": {"job_count_limit": "3"}},
-            "settings.job_count_limit",
-        ),
-        (
-            {"backend": "simulator", "settings": {"job_count_limit": 10**9}},
-            "settings.job_count_limit",
-        ),
-        (
-            {"backend": "simulator", "settings": {"duration_limit_min": 0}},
-            "settings.duration_limit_min",
-        ),
-        (
-            {"backend": "simulator", "settings": {"duration_limit_min": 10**7}},
-            "settings.duration_limit_min",
-        ),
-        ({"backend": "simulator", "settings": {"cost_limit": 5}}, "settings.cost_limit"),
-        (
-            {
-                "backend": "simulator",
-                "settings": {"cost_limit": {"unit": "usd", "value": 5, "x": 1}},
-            },
-            "settings.cost_limit.x",
-        ),
-        (
-            {"backend": "simulator", "settings": {"cost_limit": {"value": 5}}},
-            "settings.cost_limit.unit",
-        ),
-        (
-            {"backend": "simulator", "settings": {"cost_limit": {"unit": "eur", "value": 5}}},
-            "settings.cost_limit.unit",
-        ),
-        (
-            {"backend": "simulator", "settings": {"cost_limit": {"unit": "usd", "value": -1}}},
-            "settings.cost_limit.value",
-        ),
-        (
-            {"backend": "simulator", "settings": {"cost_limit": {"unit": "usd", "value": 1e12}}},
-            "settings.cost_limit.value",
-        ),
-        (
-            {"backend": "simulator", "settings": {"cost_limit": {"unit": "usd"}}},
-            "settings.cost_limit.value",
+            _usd(unit="usd", value=1_000_000.01),
+            f"{CL}.value",
+            f'"{CL}.value" must be less than or equal to 1e+06',
         ),
     ],
 )
 def test_bad_session_requests(
-    sessions: sessionmaker[Session], world: World, body: dict[str, Any], key: str
+    sessions: sessionmaker[Session],
+    world: World,
+    body: dict[str, Any],
+    key: str | None,
+    message: str,
 ) -> None:
+    """Each bad request is the 400 that names its key and says what is wrong; nothing is
+    written."""
     with pytest.raises(BadRequest) as refused:
         _create(sessions, world.owner, body)
-    assert refused.value.keys == [key]
+    assert refused.value.body() == {
+        "statusCode": 400,
+        "error": "Bad Request",
+        "message": message,
+        "validation": {"source": "payload", "keys": [key] if key else []},
+    }
     with transaction(sessions) as db:
         assert service.listing(db, world.owner, active=None, now=T0) == []
+
+
+def test_session_limits_at_their_bounds(sessions: sessionmaker[Session], world: World) -> None:
+    """The largest limits of the settings and the smallest amounts are accepted, and a session
+    reads back as the spec's ``Session`` with every limit it was given."""
+    assert (SETTINGS.session_max_job_count, SETTINGS.session_max_duration_min) == (10000, 10080)
+    assert SETTINGS.session_max_cost_usd == 1_000_000
+    limits = {
+        "job_count_limit": 10000,
+        "duration_limit_min": 10080.0,  # an integral float is an integer
+        "cost_limit": {"unit": "USD", "value": 1_000_000},
+    }
+    made = _create(sessions, world.owner, {"backend": "simulator", "settings": limits})
+    assert made == {
+        "id": made["id"],
+        "created_at": "2026-03-02T09:00:00.000Z",
+        "organization_id": world.owner.organization_id,
+        "backend": "simulator",
+        "project_id": world.owner.project_id,
+        "creator_id": world.owner.user_id,
+        "ended_at": None,
+        "ender_id": None,
+        "settings": {
+            "job_count_limit": 10000,
+            "duration_limit_min": 10080,
+            "cost_limit": {"unit": "usd", "value": 1_000_000.0},
+            "expires_at": "2026-03-09T09:00:00.000Z",
+        },
+        "active": True,
+        "status": "created",
+        "started_at": None,
+        "state": "created",
+        "usage_time": 0,
+    }
+    small = _create(sessions, world.owner, _usd(unit="usd", value=0.5))
+    assert small["settings"] == {"cost_limit": {"unit": "usd", "value": 0.5}}
+    with transaction(sessions, write=True) as db:
+        rows = {row.id: row for row in service.listing(db, world.owner, active=None, now=T0)}
+        assert rows[small["id"]].cost_limit_unit == "usd"
+        assert rows[made["id"]].cost_limit_unit == "usd"
+        body = {"backend": "simulator"}
+        plain = service.create(
+            db, body, caller=world.owner, catalog=CATALOG, settings=SETTINGS, now=T0
+        )
+        assert plain.cost_limit_unit is None and plain.expires_at is None
 
 
 def test_qiskit_simulator_alias_and_qpu_access(
@@ -396,8 +525,13 @@ def test_qiskit_simulator_alias_and_qpu_access(
     made = _create(sessions, world.owner, {"backend": "ionq_simulator"})
     assert made["backend"] == "simulator"
     no_qpu = Caller(**{**world.owner.__dict__, "qpu_access": False})
-    with pytest.raises(Forbidden):
+    with pytest.raises(Forbidden) as refused:
         _create(sessions, no_qpu, {"backend": "qpu.aria-1"})
+    assert refused.value.body() == {
+        "statusCode": 403,
+        "error": "Forbidden",
+        "message": "Your organization does not have access to qpu.aria-1.",
+    }
 
 
 def test_end_is_idempotent_and_keeps_submitted_jobs(
@@ -415,6 +549,20 @@ def test_end_is_idempotent_and_keeps_submitted_jobs(
     assert first["ended_at"] == "2026-03-02T09:01:00.000Z"
     assert _job(sessions, queued).status == "ready"  # still runs
     assert _run_next(sessions, now=later) == queued
+    with transaction(sessions) as db:
+        row = service.get(db, world.owner, made["id"], now=later)
+        assert (row.end_reason, row.ender_id) == ("user", world.owner.user_id)
+    # a session ended by its user before its duration limit stays ended by its user
+    timed = _create(
+        sessions, world.owner, {"backend": "simulator", "settings": {"duration_limit_min": 10}}
+    )
+    with transaction(sessions, write=True) as db:
+        service.end(db, world.owner, timed["id"], now=later)
+    after = _get(sessions, world.owner, timed["id"], now=T0 + timedelta(hours=1))
+    assert (after["ended_at"], after["ender_id"]) == (
+        "2026-03-02T09:01:00.000Z",
+        world.owner.user_id,
+    )
 
 
 def test_listing(sessions: sessionmaker[Session], world: World) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ionstack.catalog import Catalog
 from ionstack.errors import NotFound
 from ionstack.runtime import queue
-from ionstack.service import accounts, lifecycle
+from ionstack.service import accounts, lifecycle, results
 from ionstack.service import sessions as service_sessions
 from ionstack.service.accounts import Caller
 from ionstack.service.jobs import submit
@@ -34,9 +34,21 @@ BELL = [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}]
 
 @pytest.fixture
 def owner(sessions: sessionmaker[Session]) -> Caller:
+    """The owner in the default project; the same owner's key to a second project is "k-lab"."""
     with transaction(sessions, write=True) as db:
-        assert accounts.bootstrap(db, key="k-owner") is not None
+        made = accounts.bootstrap(db, key="k-owner")
+        assert made is not None
+        lab = accounts.create_project(db, organization_id=made.organization.id, name="lab")
+        accounts.create_key(db, project=lab, user=made.owner, name="lab", key="k-lab")
         return accounts.authenticate(db, "apiKey k-owner")
+
+
+@pytest.fixture
+def lab(sessions: sessionmaker[Session], owner: Caller) -> Caller:
+    with transaction(sessions) as db:
+        caller = accounts.authenticate(db, "apiKey k-lab")
+    assert caller.user_id == owner.user_id and caller.project_id != owner.project_id
+    return caller
 
 
 def _body(**extra: Any) -> dict[str, Any]:
@@ -150,6 +162,16 @@ def test_a_parent_starts_with_its_first_child_and_ends_with_its_last(
     assert (row.status, row.started_at, row.completed_at) == ("completed", t1, t3)
     assert row.execution_duration_ms == 2 and row.has_results
     assert row.stats["billed_quantum_compute_time_us"] == 0
+    # its results: each child's, by child id; a child's own
+    with transaction(sessions) as db:
+        done = lifecycle.get_job(db, owner, parent)
+        each = {"0": 0.5, "3": 0.5}
+        assert results.job_results(db, done, "probabilities", aggregation="average") == {
+            first: each,
+            second: each,
+        }
+        kid = lifecycle.get_job(db, owner, second)
+        assert results.job_results(db, kid, "probabilities", aggregation="average") == each
 
 
 def test_a_parent_with_a_canceled_child_ends_canceled(
@@ -248,9 +270,12 @@ def _list(sessions: sessionmaker[Session], caller: Caller, **filters: Any) -> li
         return [j.id for j in lifecycle.list_jobs(db, caller, **filters).jobs]
 
 
-def test_listing_filters_and_pages(sessions: sessionmaker[Session], owner: Caller) -> None:
-    """Newest first; each filter keeps exactly its jobs; a page ends at its size with a cursor
-    to the next one."""
+def test_listing_filters_and_pages(
+    sessions: sessionmaker[Session], owner: Caller, lab: Caller
+) -> None:
+    """Newest first, the caller's project only; each filter keeps exactly its jobs; a page ends
+    at its size with a cursor to the next one."""
+    elsewhere = _submit(sessions, lab, _body(name="Alpha elsewhere"))
     alpha = _submit(sessions, owner, _body(name="Alpha run"))
     beta = _submit(sessions, owner, _body(name="beta_50%", backend="qpu.aria-1"))
     gamma = _submit(sessions, owner, _body(name="gamma"))
@@ -262,13 +287,26 @@ def test_listing_filters_and_pages(sessions: sessionmaker[Session], owner: Calle
     assert _list(sessions, owner, search="ALPHA") == [alpha]
     assert _list(sessions, owner, search="a_5") == [beta]
     assert _list(sessions, owner, search="a%r") == []
+    assert _list(sessions, owner, search="_") == [beta]  # not every id ("_" is any character)
     assert _list(sessions, owner, search=gamma[:30]) == [gamma]
     assert _list(sessions, owner, ids=[alpha, gamma]) == [gamma, alpha]
     assert _list(sessions, owner, target="qpu.aria-1") == [beta]
     assert _list(sessions, owner, parent_job_id=multi) == kids
+    assert _list(sessions, lab) == [elsewhere]
+    assert _list(sessions, owner, ids=[elsewhere, alpha]) == [alpha]
+    _complete(sessions, _claim(sessions, elsewhere, now=T0), now=T0, billed_us=0)
     _complete(sessions, _claim(sessions, alpha, now=T0), now=T0, billed_us=0)
     assert _list(sessions, owner, status="completed") == [alpha]
     assert _list(sessions, owner, status="ready") == [*kids, multi, gamma, beta]
+    # a session's jobs
+    with transaction(sessions, write=True) as db:
+        body = {"backend": "simulator"}
+        made = service_sessions.create(
+            db, body, caller=owner, catalog=CATALOG, settings=SETTINGS, now=T0
+        )
+    joined = _submit(sessions, owner, _body(session_id=made.id))
+    assert _list(sessions, owner, session_id=made.id) == [joined]
+    everything.insert(0, joined)
     # pages: a limit, and the cursor to the next page
     with transaction(sessions) as db:
         first = lifecycle.list_jobs(db, owner, limit=2)
@@ -281,7 +319,7 @@ def test_listing_filters_and_pages(sessions: sessionmaker[Session], owner: Calle
 
 
 def test_an_idempotency_key_replays_its_job_in_its_project(
-    sessions: sessionmaker[Session], owner: Caller
+    sessions: sessionmaker[Session], owner: Caller, lab: Caller
 ) -> None:
     with transaction(sessions, write=True) as db:
         first = submit(
@@ -313,8 +351,20 @@ def test_an_idempotency_key_replays_its_job_in_its_project(
         )
     assert not first.replayed and again.replayed and again.id == first.id
     assert not other.replayed and other.id != first.id
+    with transaction(sessions, write=True) as db:
+        # a key is the project's own: another project's same key is a new job
+        theirs = submit(
+            db,
+            _body(),
+            caller=lab,
+            catalog=CATALOG,
+            settings=SETTINGS,
+            now=T0,
+            idempotency_key="k1",
+        )
+    assert not theirs.replayed and theirs.id not in (first.id, other.id)
     with transaction(sessions) as db:
-        assert len(db.scalars(select(Job.id)).all()) == 2
+        assert len(db.scalars(select(Job.id)).all()) == 3
 
 
 def test_predicted_wait_is_the_work_ahead_on_the_backend(

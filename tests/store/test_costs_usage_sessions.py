@@ -967,3 +967,148 @@ def test_estimate_queue_time_is_the_real_queue(
     while _run_next(sessions, now=T0) is not None:
         pass
     assert estimate()["current_predicted_queue_time"] == 0
+
+
+def _estimate(sessions: sessionmaker[Session], world: World, **fields: Any) -> dict[str, Any]:
+    query = billing.EstimateQuery(
+        **{
+            "backend": "qpu.aria-1",
+            "type": "ionq.circuit.v1",
+            "qubits": 2,
+            "shots": 100,
+            "one_q_gates": 10,
+            "two_q_gates": 4,
+            "error_mitigation": False,
+            **fields,
+        }
+    )
+    with transaction(sessions) as db:
+        return billing.estimate(
+            db, query, caller=world.owner, catalog=CATALOG, settings=SETTINGS, now=T0
+        )
+
+
+def test_estimate_body(sessions: sessionmaker[Session], world: World) -> None:
+    """``GET /jobs/estimate``'s whole body in-process (tests/integration/test_costs.py checks it
+    over HTTP, which scripts/mutation cannot see): the v0.4 fields and the newer spec's."""
+    values = {
+        "backend": "qpu.aria-1",
+        "type": "ionq.circuit.v1",
+        "qubits": 2,
+        "shots": 100,
+        "1q_gates": 10,
+        "2q_gates": 4,
+        "error_mitigation": False,
+    }
+    org, project = world.owner.organization_id, world.owner.project_id
+    aria = {"sku": "qpu.aria-1.gates", "unit": "gates", "cost_1q_gate": 0.00022}
+    aria |= {"cost_2q_gate": 0.000975}
+    # 100 × (10 × $0.00022 + 4 × $0.000975) = $0.61, under the minimum;
+    # 100 shots × (20 reset + 10 × 135 + 4 × 600 + 300 readout) µs = 407 ms
+    assert _estimate(sessions, world) == {
+        "input_values": values,
+        "estimated_at": "2026-03-02T09:00:00.000Z",
+        "cost_unit": "usd",
+        "rate_information": {
+            "job_cost_minimum": ARIA_MINIMUM,
+            "cost_2q_gate": 0.000975,
+            "cost_1q_gate": 0.00022,
+            "organization": org,
+        },
+        "estimated_cost": ARIA_MINIMUM,
+        "estimated_execution_time": 407,
+        "current_predicted_queue_time": 0,
+        "estimate_context": {**values, "organization": org, "project": project},
+        "estimated_unit": "usd",
+        "estimated_total_cost": ARIA_MINIMUM,
+        "rate_card": {
+            "id": billing.default_rates("qpu.aria-1").id,
+            "rates": [{**aria, "job_cost_minimum": ARIA_MINIMUM}],
+        },
+    }
+    # over the minimum: 10,000 × (100 × $0.0001645 + 50 × $0.001121) = $725.00
+    big = _estimate(
+        sessions, world, backend="qpu.forte-1", shots=10_000, one_q_gates=100, two_q_gates=50
+    )
+    assert big["estimated_cost"] == big["estimated_total_cost"] == 725.0
+    assert big["input_values"]["backend"] == big["estimate_context"]["backend"] == "qpu.forte-1"
+    # error mitigation: the debiased minimum, and 10 variants × 50 ms on top of
+    # 1000 × (20 + 300) µs = 320 ms
+    em = _estimate(sessions, world, shots=1000, one_q_gates=0, two_q_gates=0, error_mitigation=True)
+    assert em["estimated_cost"] == em["rate_information"]["job_cost_minimum"] == 97.5
+    assert em["rate_card"]["rates"][0]["job_cost_minimum"] == 97.5
+    assert em["estimated_execution_time"] == 820
+    assert em["input_values"]["error_mitigation"] is True
+    # a simulator is not debiased: no variants, no minimum
+    plain = _estimate(sessions, world, backend="simulator", shots=1000, one_q_gates=0)
+    sim = _estimate(
+        sessions, world, backend="simulator", shots=1000, one_q_gates=0, error_mitigation=True
+    )
+    assert sim["estimated_execution_time"] == plain["estimated_execution_time"]
+    assert sim["estimated_cost"] == sim["rate_information"]["job_cost_minimum"] == 0.0
+    # every job type is priced; the widest circuit is the backend's (a simulator: the setting)
+    for job_type in ("ionq.circuit.v1", "ionq.multi-circuit.v1", "ionq.qasm3.v1"):
+        assert _estimate(sessions, world, type=job_type)["estimated_cost"] == ARIA_MINIMUM
+    assert _estimate(sessions, world, type="quantum-function")["input_values"]["type"] == (
+        "quantum-function"
+    )
+    assert _estimate(sessions, world, qubits=25)["input_values"]["qubits"] == 25
+    assert _estimate(sessions, world, backend="simulator", qubits=64)["estimated_cost"] == 0.0
+    # an unavailable backend is still priced; a retired or unknown one is not
+    unavailable = _estimate(sessions, world, backend="qpu.forte-enterprise-2")
+    assert unavailable["input_values"]["backend"] == "qpu.forte-enterprise-2"
+    bad: list[tuple[dict[str, Any], str, str]] = [
+        ({"backend": "qpu.nowhere"}, "backend", "\"backend\" 'qpu.nowhere' is not a known backend"),
+        ({"backend": "qpu.aria-2"}, "backend", "Backend qpu.aria-2 is retired."),
+        ({"type": "ionq.bogus.v9"}, "type", '"type" must be one of [ionq.circuit.v1, '),
+        ({"qubits": 26}, "qubits", '"qubits" must be less than or equal to 25 for qpu.aria-1'),
+        (
+            {"backend": "simulator", "qubits": 65},
+            "qubits",
+            '"qubits" must be less than or equal to 64 for simulator',
+        ),
+    ]
+    for fields, key, message in bad:
+        with pytest.raises(BadRequest) as refused:
+            _estimate(sessions, world, **fields)
+        assert (refused.value.keys, refused.value.source) == ([key], "query"), fields
+        assert refused.value.message.startswith(message), refused.value.message
+
+
+def test_compute_second_cards_price_by_time(sessions: sessionmaker[Session], world: World) -> None:
+    """A ``compute_second`` card prices the predicted compute time (estimate, job, and each
+    child's share of a multi-circuit job), and the estimate says that time."""
+    with transaction(sessions, write=True) as db:
+        card = billing.set_rates(
+            db,
+            CATALOG,
+            "qpu.aria-1",
+            now=T0,
+            unit="compute_second",
+            unit_cost=0.5,
+            job_cost_minimum=0.1,
+        )
+    body = _estimate(sessions, world)
+    # 407,000 µs × $0.50 per second
+    assert body["estimated_cost"] == 0.2035
+    assert body["estimated_quantum_compute_time_us"] == 407_000
+    assert body["rate_card"] == {
+        "id": card.id,
+        "rates": [{"sku": "qpu.aria-1.compute_second", "unit": "compute_second", "unit_cost": 0.5}],
+    }
+    assert "estimated_quantum_compute_time_us" not in _estimate(
+        sessions, world, backend="qpu.forte-1"
+    )
+    circuits = {"gateset": "qis", "qubits": 2, "circuits": [{"circuit": BELL}] * 2}
+    parent = _submit(
+        sessions, world.owner, backend="qpu.aria-1", type="ionq.multi-circuit.v1", input=circuits
+    )
+    with transaction(sessions) as db:
+        children = db.scalars(select(Job).where(Job.parent_id == parent)).all()
+    assert len(children) == 2
+    for child in children:
+        qct_us = child.stats["predicted_quantum_compute_time_us"]
+        assert qct_us > 0
+        assert child.estimated_cost == round(qct_us / 1e6 * 0.5, 6) > 0
+    total = sum(child.estimated_cost or 0.0 for child in children)
+    assert _job(sessions, parent).estimated_cost == pytest.approx(max(total, 0.1))

@@ -292,6 +292,7 @@ def test_cost_limit_end_cancels_the_jobs_still_queued(
     cost is under it (even within a dollar of it), and when it reaches it the session ends,
     dated by that completion, and its queued (free) job is cancelled by the system."""
     made = _create(sessions, world.owner, _usd(unit="usd", value=1.5))
+    timed = _create(sessions, world.owner, _settings(duration_limit_min=3))  # ends at t3 too
     _price_bell_at(sessions, 0.01)  # $1.00
     paid = _submit(sessions, world.owner, session_id=made["id"])
     _price_bell_at(sessions, 0.006)  # $0.60: over the $0.50 left
@@ -313,7 +314,7 @@ def test_cost_limit_end_cancels_the_jobs_still_queued(
     assert _get(sessions, world.owner, made["id"], now=t1)["active"]  # $1.00 of $1.50
     assert _run_next(sessions, now=t2) == last_paid
     with transaction(sessions, write=True) as db:
-        assert service.end_expired(db, now=t3) == 1  # the queue's check before a claim
+        assert service.end_expired(db, now=t3) == 2  # the queue's check before a claim
         assert service.end_expired(db, now=t3) == 0
     canceled = _job(sessions, free)
     assert (canceled.status, canceled.completed_at) == ("canceled", t3)
@@ -328,6 +329,9 @@ def test_cost_limit_end_cancels_the_jobs_still_queued(
         None,
     )
     assert _run_next(sessions, now=t3) is None
+    assert (
+        _get(sessions, world.owner, timed["id"], now=t3)["ended_at"] == "2026-03-02T09:03:00.000Z"
+    )
     with transaction(sessions) as db:
         assert service.usage_times(db, [made["id"]]) == {made["id"]: 2}  # two runs of 1 ms
         assert service.usage_times(db, []) == {}

@@ -714,7 +714,17 @@ def test_organization_credit_spans_projects(sessions: sessionmaker[Session], wor
     # another organization is unaffected
     assert _job(sessions, _submit(sessions, world.foreign, backend="qpu.aria-1")).status == "ready"
     with transaction(sessions, write=True) as db:
-        # a balance is what is left over what the organization already holds
+        # a balance is what is left over what the organization already holds (reserved)
+        billing.set_organization_credit(db, world.owner.organization_id, 5.0, now=T0)
+        assert billing.organization_balance(db, world.owner.organization_id).remaining == (
+            pytest.approx(5.0)
+        )
+    # … and already spent (charged)
+    while _run_next(sessions, now=T0 + timedelta(minutes=1)) is not None:
+        pass
+    with transaction(sessions, write=True) as db:
+        spent = billing.organization_balance(db, world.owner.organization_id)
+        assert spent.charged == pytest.approx(2 * ARIA_MINIMUM) and spent.reserved == 0.0
         billing.set_organization_credit(db, world.owner.organization_id, 5.0, now=T0)
         assert billing.organization_balance(db, world.owner.organization_id).remaining == (
             pytest.approx(5.0)
@@ -1043,6 +1053,11 @@ def test_estimate_body(sessions: sessionmaker[Session], world: World) -> None:
     assert em["rate_card"]["rates"][0]["job_cost_minimum"] == 97.5
     assert em["estimated_execution_time"] == 820
     assert em["input_values"]["error_mitigation"] is True
+    # 10,000 × 320 µs + 25 variants × 50 ms = 4,450 ms
+    longest = _estimate(
+        sessions, world, shots=10_000, one_q_gates=0, two_q_gates=0, error_mitigation=True
+    )
+    assert longest["estimated_execution_time"] == 4450
     # a simulator is not debiased: no variants, no minimum
     plain = _estimate(sessions, world, backend="simulator", shots=1000, one_q_gates=0)
     sim = _estimate(
@@ -1089,16 +1104,18 @@ def test_compute_second_cards_price_by_time(sessions: sessionmaker[Session], wor
             "qpu.aria-1",
             now=T0,
             unit="compute_second",
-            unit_cost=0.5,
+            unit_cost=100.0,
             job_cost_minimum=0.1,
         )
     body = _estimate(sessions, world)
-    # 407,000 µs × $0.50 per second
-    assert body["estimated_cost"] == 0.2035
+    # 407,000 µs × $100 per second
+    assert body["estimated_cost"] == 40.7
     assert body["estimated_quantum_compute_time_us"] == 407_000
     assert body["rate_card"] == {
         "id": card.id,
-        "rates": [{"sku": "qpu.aria-1.compute_second", "unit": "compute_second", "unit_cost": 0.5}],
+        "rates": [
+            {"sku": "qpu.aria-1.compute_second", "unit": "compute_second", "unit_cost": 100.0}
+        ],
     }
     assert "estimated_quantum_compute_time_us" not in _estimate(
         sessions, world, backend="qpu.forte-1"
@@ -1113,6 +1130,6 @@ def test_compute_second_cards_price_by_time(sessions: sessionmaker[Session], wor
     for child in children:
         qct_us = child.stats["predicted_quantum_compute_time_us"]
         assert qct_us > 0
-        assert child.estimated_cost == round(qct_us / 1e6 * 0.5, 6) > 0
+        assert child.estimated_cost == round(qct_us / 1e6 * 100, 6) > 0
     total = sum(child.estimated_cost or 0.0 for child in children)
     assert _job(sessions, parent).estimated_cost == pytest.approx(max(total, 0.1))

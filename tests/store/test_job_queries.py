@@ -236,7 +236,7 @@ def test_cancel_ends_active_jobs_and_leaves_finished_ones(
 
 
 def test_cancel_and_delete_a_parent_take_its_children(
-    sessions: sessionmaker[Session], owner: Caller
+    sessions: sessionmaker[Session], owner: Caller, lab: Caller
 ) -> None:
     parent = _submit(sessions, owner, _multi())
     kids = _children(sessions, parent)
@@ -245,6 +245,7 @@ def test_cancel_and_delete_a_parent_take_its_children(
     other = _submit(sessions, owner, _multi(3))
     other_kids = _children(sessions, other)
     keep = _submit(sessions, owner, _body())
+    theirs = _submit(sessions, lab, _body())
     t1 = T0 + timedelta(minutes=1)
     with transaction(sessions, write=True) as db:
         gone = lifecycle.delete(db, lifecycle.get_job(db, owner, other), now=t1)
@@ -254,9 +255,15 @@ def test_cancel_and_delete_a_parent_take_its_children(
         assert (row.status, row.deleted_at) == ("canceled", t1)
     assert _row(sessions, keep).deleted_at is None
     with transaction(sessions) as db:
-        with pytest.raises(NotFound):  # a deleted job is gone for its owner
-            lifecycle.get_job(db, owner, other)
-        assert lifecycle.get_job(db, owner, keep).id == keep
+        for look_up in (lifecycle.get_job, lifecycle.read_job):
+            with pytest.raises(NotFound):  # a deleted job is gone for its owner
+                look_up(db, owner, other)
+            with pytest.raises(NotFound):
+                look_up(db, owner, "not-a-job")
+            with pytest.raises(NotFound):  # another project's
+                look_up(db, owner, theirs)
+            found = look_up(db, owner, keep.upper())  # any spelling of the UUID
+            assert (found.id, found.status, found.deleted_at) == (keep, "ready", None)
         assert repo.get(db, other) is None and repo.get(db, keep) is not None
     listed = _list(sessions, owner)
     assert other not in listed and keep in listed

@@ -17,7 +17,7 @@ def alive(pid: int) -> bool:
     stat = Path(f"/proc/{pid}/stat")
     try:
         return stat.read_text().split(") ")[1][0] != "Z"  # not a zombie
-    except (FileNotFoundError, IndexError):
+    except (OSError, IndexError):  # gone, or being reaped as we read (ESRCH)
         return False
 
 
@@ -31,7 +31,7 @@ def resident(pid: int) -> int:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
-    except FileNotFoundError:
+    except OSError:  # gone, or being reaped as we read
         pass
     return 0
 
@@ -41,7 +41,10 @@ def job_child(worker: int, *, timeout: float = 30) -> int:
     deadline = time.monotonic() + timeout
     while True:
         for server in children(worker):
-            cmdline = Path(f"/proc/{server}/cmdline").read_bytes()
+            try:
+                cmdline = Path(f"/proc/{server}/cmdline").read_bytes()
+            except OSError:  # it ended meanwhile
+                continue
             if b"forkserver" in cmdline and (jobs := children(server)):
                 return jobs[0]
         assert time.monotonic() < deadline, "no child process runs the job"

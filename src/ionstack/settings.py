@@ -155,6 +155,12 @@ class Settings(BaseSettings):
     emulate_qpu_duration: bool = Field(
         default=False, description="Emulated QPU jobs take their predicted duration."
     )
+    device_fidelity_convention: Literal["process", "average"] = Field(
+        default="process",
+        description="Emulated QPUs: read the characterization's 1q/2q fidelities as process "
+        "fidelities (1 − the DRB error rate, as IonQ's forte-1 model does) or as average gate "
+        "fidelities (quantum/device.py).",
+    )
     device_coherent_fraction: float = Field(
         default=0.25,
         ge=0.0,

@@ -7,11 +7,16 @@ submitted (its ``fidelity.1q/2q/spam`` medians and ``timing``), with these terms
 the compiled native circuit (every term is a Pauli channel, a unitary folded into a gate, or
 classical post-processing, so the trajectory, density-matrix and stim paths all run it):
 
-* **1q gates**: depolarizing after every ``gpi``/``gpi2``. The characterization gives the
-  *average* gate fidelity F (randomized benchmarking); a depolarizing channel whose Pauli error
-  probability is ``e`` has process fidelity ``1 − e`` and average fidelity
-  ``(d·(1−e) + 1)/(d + 1)``, so ``e₁ = (3/2)(1 − F₁)`` (d = 2), i.e. IonQ's ``r₁ = 2(1 − F₁)``.
-* **2q gates**: the process infidelity ``e₂ = (5/4)(1 − F₂)`` (d = 4) is split into a systematic
+* **Fidelities** are read as *process* (entanglement) fidelities, ``e = 1 − F`` the process
+  infidelity (``FIDELITY_CONVENTION = "process"``). IonQ measures its gates with direct
+  randomized benchmarking, whose error rate ``r = (4ⁿ − 1)(1 − p)/4ⁿ`` is the entanglement
+  infidelity (pyGSTi's definition; arXiv:2308.05071, co-written by pyGSTi's author, reports
+  Forte's DRB errors 2.0e-4 and 46.4e-4), and IonQ's own ``forte-1`` simulator model puts exactly
+  those figures into its channels as process infidelities (``3r₁/4 = 2.0e-4``,
+  ``15r₂/16 = 46.4e-4``, semantics.md §4). ``"average"`` reads them as average gate fidelities
+  instead (``e = (d + 1)/d·(1 − F)``: 25 % more 2q error, 50 % more 1q error).
+* **1q gates**: depolarizing after every ``gpi``/``gpi2`` with Pauli error probability ``e₁``.
+* **2q gates**: the process infidelity ``e₂`` is split into a systematic
   part ``e_c = COHERENT_FRACTION·e₂`` and a stochastic remainder. The systematic part is a static
   over-rotation of the gate angle, ``θ → θ(1 + s·δ)``, with one sign ``s = ±1`` per physical
   qubit pair drawn once per characterization (hashed from its id) and ``sin²(πδ/4) = e_c`` (a
@@ -36,7 +41,8 @@ classical post-processing, so the trajectory, density-matrix and stim paths all 
   (:func:`apply_readout`, seeded, after sampling).
 
 Settings not in the characterization (documented in bench/README.md, overridable with
-``IONSTACK_DEVICE_COHERENT_FRACTION`` and ``IONSTACK_DEVICE_READOUT_BRIGHT_SHARE``):
+``IONSTACK_DEVICE_FIDELITY_CONVENTION``, ``IONSTACK_DEVICE_COHERENT_FRACTION`` and
+``IONSTACK_DEVICE_READOUT_BRIGHT_SHARE``):
 
 * ``COHERENT_FRACTION = 0.25``: no published split of IonQ's 2q error into coherent and
   stochastic parts was found (bench/data/published.json, ``not_found``). A quarter is an
@@ -57,6 +63,7 @@ import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -68,7 +75,10 @@ from ionstack.quantum.engines import stabilizer
 from ionstack.quantum.noise import NativeFamily, NoiseModel
 
 Matrix = npt.NDArray[np.complex128]
+FidelityConvention = Literal["process", "average"]
 
+#: How ``fidelity.1q/2q`` are read: ``process`` (1 − DRB error rate) or ``average`` fidelities.
+FIDELITY_CONVENTION: FidelityConvention = "process"
 #: Share of the 2q process infidelity that is a static per-pair over-rotation (assumption).
 COHERENT_FRACTION = 0.25
 #: Share of the SPAM error that is 1 → 0 (bright read as dark) (assumption; direction sourced).
@@ -85,8 +95,8 @@ class Characterization:
 
     Attributes:
         id: The characterization's id (seeds the per-pair systematic error).
-        fidelity_1q: ``fidelity.1q.median`` (average gate fidelity).
-        fidelity_2q: ``fidelity.2q.median`` (average gate fidelity).
+        fidelity_1q: ``fidelity.1q.median`` (1 − the DRB error rate: a process fidelity).
+        fidelity_2q: ``fidelity.2q.median`` (1 − the DRB error rate: a process fidelity).
         fidelity_spam: ``fidelity.spam.median``: ``1 − (p01 + p10)/2``.
         t1: ``timing.t1`` in seconds.
         t2: ``timing.t2`` in seconds.
@@ -209,14 +219,18 @@ def device_model(
     *,
     max_qubits: int,
     native_2q: NativeFamily,
+    fidelity_convention: FidelityConvention = FIDELITY_CONVENTION,
     coherent_fraction: float = COHERENT_FRACTION,
     readout_bright_share: float = READOUT_BRIGHT_SHARE,
 ) -> DeviceModel:
     """The device model of a QPU from its characterization (formulas: module docstring)."""
     if not (0.0 <= coherent_fraction <= 1.0 and 0.0 <= readout_bright_share <= 1.0):
         raise ValueError("coherent_fraction and readout_bright_share must be in [0, 1]")
-    e1 = 1.5 * (1.0 - char.fidelity_1q)
-    e2 = 1.25 * (1.0 - char.fidelity_2q)
+    if fidelity_convention not in ("process", "average"):
+        raise ValueError(f"unknown fidelity convention {fidelity_convention!r}")
+    # process infidelity from average fidelity: (d + 1)/d · (1 − F), d = 2 and 4
+    e1 = (1.0 - char.fidelity_1q) * (1.5 if fidelity_convention == "average" else 1.0)
+    e2 = (1.0 - char.fidelity_2q) * (1.25 if fidelity_convention == "average" else 1.0)
     e_c = coherent_fraction * e2
     e_s = (e2 - e_c) / (1.0 - 16.0 * e_c / 15.0)
     spam = 2.0 * (1.0 - char.fidelity_spam)

@@ -75,6 +75,7 @@ def qpu_model(
         characterization_in_force(sessions, backend, day),
         max_qubits=min(backend.qubits, settings.emulation_max_qubits),
         native_2q=family,
+        fidelity_convention=settings.device_fidelity_convention,
         coherent_fraction=settings.device_coherent_fraction,
         readout_bright_share=settings.device_readout_bright_share,
     )

@@ -197,6 +197,67 @@ def test_bell_compiles_to_one_entangler() -> None:
         assert sum(1 for g in gates if g.name == family) == 1
 
 
+def _entanglers(gates: list[dict[str, Any]], family: str, n: int = 2) -> int:
+    compiled = compile_native(qis(gates, qubits=n), family=family)  # type: ignore[arg-type]
+    assert phase_distance(circuit_unitary(compiled), circuit_unitary(qis(gates, qubits=n))) < 1e-9
+    return sum(1 for g in compiled.gates if g.name == family)
+
+
+def _cx(c: int, t: int) -> dict[str, Any]:
+    return {"gate": "cnot", "control": c, "target": t}
+
+
+@pytest.mark.parametrize("family", ["ms", "zz"])
+def test_cx_rz_cx_compiles_to_one_entangler(family: str) -> None:
+    """Qiskit's and OpenQASM 3's ``rzz`` (``cx; rz b; cx``) costs one arbitrary-angle entangler,
+    as a QIS ``zz`` does, with Z rotations and phases on either qubit in between."""
+    rz = {"gate": "rz", "target": 1, "rotation": 0.37}
+    assert _entanglers([_cx(0, 1), rz, _cx(0, 1)], family) == 1
+    between = [
+        {"gate": "t", "target": 0},
+        rz,
+        {"gate": "s", "target": 1},
+        {"gate": "z", "target": 0},
+    ]
+    assert _entanglers([_cx(0, 1), *between, _cx(0, 1)], family) == 1
+    # an identity in disguise (a phase on the control only) costs nothing
+    assert _entanglers([_cx(0, 1), {"gate": "t", "target": 0}, _cx(0, 1)], family) == 0
+    # not the pattern: a non-diagonal gate on the target, the CNOT reversed, a third qubit
+    assert (
+        _entanglers([_cx(0, 1), {"gate": "rx", "target": 1, "rotation": 0.3}, _cx(0, 1)], family)
+        == 2
+    )
+    assert _entanglers([_cx(0, 1), rz, _cx(1, 0)], family) == 2
+    assert _entanglers([_cx(0, 1), _cx(1, 2), rz, _cx(0, 1)], family, n=3) == 3
+
+
+@st.composite
+def phase_circuit(draw: st.DrawFn) -> tuple[int, list[dict[str, Any]]]:
+    """Circuits rich in CNOT / Z-rotation / CNOT runs, where the fusion applies or nearly does."""
+    n = draw(st.integers(2, 3))
+    gates: list[dict[str, Any]] = []
+    for _ in range(draw(st.integers(1, 10))):
+        a, b, *_ = draw(st.permutations(range(n)))
+        kind = draw(st.sampled_from(["cnot", "cnot", "rz", "t", "h", "rx"]))
+        if kind == "cnot":
+            gates.append(_cx(a, b))
+        elif kind in ("rz", "rx"):
+            gates.append({"gate": kind, "target": a, "rotation": draw(angles)})
+        else:
+            gates.append({"gate": kind, "target": a})
+    return n, gates
+
+
+@pytest.mark.parametrize("family", ["ms", "zz"])
+@settings(max_examples=80, deadline=None, database=None)
+@given(raw=phase_circuit())
+def test_fused_phase_circuits_stay_unitary_equivalent(family: str, raw: Raw) -> None:
+    circuit = _parse(raw)
+    compiled = compile_native(circuit, family=family)  # type: ignore[arg-type]
+    _check_native_ranges(compiled, family)
+    assert phase_distance(circuit_unitary(compiled), circuit_unitary(circuit)) < 1e-9
+
+
 def test_native_input_is_returned_unchanged() -> None:
     c = native(
         [

@@ -183,7 +183,7 @@ def _cancel_cx(ops: Ops) -> Ops:
 
 
 def _diagonal(m: Matrix) -> bool:
-    return abs(m[0, 1]) < _EPS and abs(m[1, 0]) < _EPS
+    return bool(abs(m[0, 1]) < _EPS and abs(m[1, 0]) < _EPS)
 
 
 def _fuse_cx_phase(ops: Ops) -> Ops:

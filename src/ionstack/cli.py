@@ -42,6 +42,10 @@ app.add_typer(users_app, name="users")
 app.add_typer(orgs_app, name="orgs")
 rates_app = typer.Typer(help="Show and change per-backend rate cards.", no_args_is_help=True)
 app.add_typer(rates_app, name="rates")
+chars_app = typer.Typer(
+    help="List emulated QPUs' characterizations and import real ones.", no_args_is_help=True
+)
+app.add_typer(chars_app, name="characterizations")
 
 out = Console()
 err = Console(stderr=True)
@@ -517,6 +521,91 @@ def rates_reset(
     with _db(ctx) as db:
         row = _rates_row(billing.reset_rates(db, Catalog(), backend))
     _emit([row], as_json=as_json, title="Rate card")
+
+
+def _char_row(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "backend": r.backend,
+        "date": r.date.isoformat(),
+        "1q": r.fidelity_1q,
+        "2q": r.fidelity_2q,
+        "spam": r.fidelity_spam,
+        "t1": r.timing["t1"],
+        "t2": r.timing["t2"],
+    }
+
+
+@chars_app.command("list")
+def characterizations_list(
+    ctx: typer.Context,
+    backend: Annotated[str, typer.Argument(help="Backend, e.g. qpu.forte-1.")],
+    limit: Annotated[int, typer.Option(min=1, help="Newest first, at most this many.")] = 10,
+    as_json: JsonFlag = False,
+) -> None:
+    """A backend's stored characterizations, newest first."""
+    from ionstack.store import characterizations as repo
+
+    with _db(ctx) as db:
+        rows, _ = repo.page(db, backend=backend, start=None, end=None, limit=limit, page_number=1)
+        found = [_char_row(r) for r in rows]
+    _emit(found, as_json=as_json, title=f"Characterizations of {backend}")
+
+
+@chars_app.command("import")
+def characterizations_import(
+    ctx: typer.Context,
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="JSON files, each one characterization or a list (IonQ's v0.4 or v0.3 shape).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    backend: Annotated[
+        str | None, typer.Option(help="The backend, when the files do not name it.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Store real characterizations in place of the emulated ones of their dates: emulated
+    jobs submitted from each date on run under its device model. All or nothing."""
+    from ionstack.catalog import Catalog
+    from ionstack.errors import BadRequest
+    from ionstack.service import accounts
+    from ionstack.service.characterizations import import_characterization
+
+    bodies: list[tuple[str, object]] = []
+    for path in files:
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            err.print(f"[red]error:[/red] {path.name}: not JSON ({exc})")
+            raise typer.Exit(1) from None
+        items = loaded if isinstance(loaded, list) else [loaded]
+        bodies += [
+            (f"{path.name}[{i}]" if len(items) > 1 else path.name, b) for i, b in enumerate(items)
+        ]
+    rows = []
+    with _db(ctx) as db:
+        catalog, today = Catalog(), accounts.now().date()
+        days = _settings(ctx).characterization_history_days
+        for label, body in bodies:
+            try:
+                done = import_characterization(
+                    db, catalog, body, today=today, history_days=days, backend=backend
+                )
+            except BadRequest as exc:
+                raise BadRequest(f"{label}: {exc.message}") from None
+            rows.append(
+                {
+                    "id": done.id,
+                    "backend": done.backend,
+                    "date": done.date.isoformat(),
+                    "replaced": done.replaced,
+                }
+            )
+    _emit(rows, as_json=as_json, title="Imported characterizations")
 
 
 def _balance_row(name: str, ident: str, balance: Any) -> dict[str, Any]:

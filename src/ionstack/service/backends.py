@@ -36,6 +36,26 @@ class CharacterizationPage:
     pages: int  #: remaining pages after this one (spec: "number of remaining pages")
 
 
+def fill_history(db: Session, catalog: Catalog, *, today: date, days: int) -> int:
+    """Store each QPU's catalog characterizations from the last ``days`` days up to ``today``
+    that come after its newest stored one; returns how many were added."""
+    first = today - timedelta(days=days - 1)
+    newest = repo.newest_dates(db)
+    added = 0
+    for backend in catalog:
+        if not backend.has_characterizations:
+            continue
+        start = (
+            max(first, newest[backend.name] + timedelta(days=1))
+            if (backend.name in newest)
+            else first
+        )
+        count = (today - start).days + 1
+        seeds = [characterization_for(backend, start + timedelta(days=i)) for i in range(count)]
+        added += repo.insert_missing(db, seeds)
+    return added
+
+
 class Backends:
     """Reads the catalog and keeps each QPU's daily characterization history up to date."""
 
@@ -69,25 +89,8 @@ class Backends:
             return added
 
     def _insert_history(self, today: date) -> int:
-        first = today - timedelta(days=self._history_days - 1)
         with transaction(self._sessions, write=True) as db:
-            newest = repo.newest_dates(db)
-            added = 0
-            for backend in self.catalog:
-                if not backend.has_characterizations:
-                    continue
-                start = (
-                    max(first, newest[backend.name] + timedelta(days=1))
-                    if (backend.name in newest)
-                    else first
-                )
-                days = (today - start).days + 1
-                seeds = [
-                    characterization_for(backend, start + timedelta(days=i))
-                    for i in range(max(0, days))
-                ]
-                added += repo.insert_missing(db, seeds)
-            return added
+            return fill_history(db, self.catalog, today=today, days=self._history_days)
 
     def require(self, name: str) -> Backend:
         backend = self.catalog.get(name)

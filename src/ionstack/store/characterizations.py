@@ -106,3 +106,20 @@ def in_force(db: Session, backend: str, day: date) -> Characterization | None:
         .order_by(Characterization.date.desc())
         .limit(1)
     ).first()
+
+
+def replace(db: Session, row: Characterization) -> str | None:
+    """Store ``row`` in place of its backend's characterization of the same date; returns the
+    id it replaced (``None`` if that date had none)."""
+    old = db.scalars(
+        select(Characterization).where(
+            Characterization.backend == row.backend, Characterization.date == row.date
+        )
+    ).first()
+    replaced = None if old is None else str(old.id)
+    if old is not None:
+        db.delete(old)
+        db.flush()
+    db.add(row)
+    db.flush()
+    return replaced

@@ -49,6 +49,7 @@ import argparse
 import json
 import math
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -294,6 +295,88 @@ def print_table(rows: list[Row]) -> None:
         )
 
 
+# --------------------------------------------------------------------------- sensitivity
+
+
+def _import_characterization(server: Server, body: dict[str, Any], tmp: Path) -> None:
+    """Store ``body`` as today's qpu.forte-1 characterization with the real admin command."""
+    path = tmp / "characterization.json"
+    path.write_text(json.dumps(body))
+    subprocess.run(
+        [sys.executable, "-m", "ionstack", "characterizations", "import", str(path)],
+        env=server.env,
+        check=True,
+        capture_output=True,
+    )
+
+
+def sensitivity(
+    server: Server,
+    client: httpx.Client,
+    tmp: Path,
+    *,
+    sizes: list[tuple[int, int, int]],
+    scales: list[float],
+    t2s: list[float],
+) -> list[tuple[float, float, dict[int, tuple[float, float]]]]:
+    """LR-QAOA's effective ratio on qpu.forte-1 when today's characterization has ``scale``×
+    its 2q error and the given T2 (imported with ``ionstack characterizations import``, then
+    restored). A diagnostic of what the published figures would need, not a model: the device
+    model's constants are never taken from it. ``sizes``: (qubits, trials, shots)."""
+    backend = client.get("/backends/qpu.forte-1").json()
+    base = client.get(f"/backends/qpu.forte-1/characterizations/{backend['characterization_id']}")
+    original = base.json()
+    error_2q = 1.0 - original["fidelity"]["2q"]["median"]
+    out = []
+    try:
+        for scale in scales:
+            for t2 in t2s:
+                body = json.loads(json.dumps(original))
+                body.pop("id")
+                body["fidelity"]["2q"]["median"] = 1.0 - scale * error_2q
+                body["timing"]["t2"] = t2
+                _import_characterization(server, body, tmp)
+                row: dict[int, tuple[float, float]] = {}
+                for n, n_trials, shots in sizes:
+                    pub = published(f"lr-qaoa-1d-{n}q-p10-forte-1")
+                    circuit, edges = lr_qaoa(n)
+                    hists = [
+                        _run(client, "qpu.forte-1", n, circuit, shots=shots, mode="raw", seed=t)
+                        for t in range(n_trials)
+                    ]
+                    eff, sig, _ = qaoa_figure(hists, edges, pub["random_approx_ratio"])
+                    row[n] = (eff, sig)
+                    print(
+                        f"  sensitivity ×{scale:g} T2 {t2:g} s, {n} q: {eff:.3f}", file=sys.stderr
+                    )
+                out.append((scale, t2, row))
+    finally:
+        _import_characterization(server, original, tmp)
+    return out
+
+
+def print_sensitivity(
+    grid: list[tuple[float, float, dict[int, tuple[float, float]]]], sizes: list[int]
+) -> None:
+    print("\nSensitivity (diagnostic, not the model): LR-QAOA 1D p=10 effective ratio on")
+    print("qpu.forte-1 with today's characterization changed to k × its 2q error and the given T2")
+    head = f"{'2q error':>10} {'T2 (s)':>8}"
+    for n in sizes:
+        head += f" {f'{n} q':>15}"
+    print(head)
+    for scale, t2, row in grid:
+        line = f"{f'×{scale:g}':>10} {t2:>8g}"
+        for n in sizes:
+            eff, sig = row[n]
+            line += f" {f'{eff:.3f} ± {sig:.3f}':>15}"
+        print(line)
+    pubs = "".join(
+        f" {published(f'lr-qaoa-1d-{n}q-p10-forte-1')['effective_approx_ratio']:>15.3f}"
+        for n in sizes
+    )
+    print(f"{'published':>19}{pubs}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer trials, shots and sequences")
@@ -306,6 +389,11 @@ def main() -> None:
         help="LR-QAOA 20 q shots a trial (default 500; debiasing needs 500)",
     )
     ap.add_argument("--ghz-qubits", type=int, default=10)
+    ap.add_argument(
+        "--sensitivity",
+        action="store_true",
+        help="also LR-QAOA under scaled 2q error and shorter T2 (a diagnostic; 20 q with --wide)",
+    )
     ap.add_argument(
         "--rzz",
         choices=("sent", "zz"),
@@ -451,9 +539,21 @@ def main() -> None:
                 timed("LR-QAOA 20q", lambda: qaoa_row(20, args.wide_trials, args.wide_shots))
             timed("RB", rb_row)
             timed("GHZ", lambda: ghz_row(args.ghz_qubits))
+            if args.sensitivity:
+                sizes = [(10, 3, 1000)] + ([(20, 1, args.wide_shots)] if args.wide else [])
+                grid = sensitivity(
+                    server,
+                    client,
+                    Path(tmp),
+                    sizes=sizes,
+                    scales=[1.0, 2.0, 4.0],
+                    t2s=[1.0, 0.1],
+                )
         finally:
             server.stop()
     print_table(rows)
+    if args.sensitivity:
+        print_sensitivity(grid, [n for n, _, _ in sizes])
     print(
         f"\n{time.monotonic() - started:.0f} s; old model = simulator noise.model named after the"
         " QPU (seeded); device/debiased = qpu.* (seed from the job id); σ = shot noise (WIT, GHZ),"

@@ -9,21 +9,13 @@ import subprocess
 import time
 from pathlib import Path
 
+from support.processes import alive
 from support.server import BOOTSTRAP_KEY, Server, server_env
 
 
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split(") ")[1][0] != "Z"  # not a zombie
 
 
 def test_sigterm_to_serve_stops_its_workers(tmp_path: Path) -> None:
@@ -46,8 +38,8 @@ def test_sigterm_to_serve_stops_its_workers(tmp_path: Path) -> None:
         os.kill(main, signal.SIGTERM)  # the server process only, not its process group
         assert server.process.wait(timeout=30) == 128 + signal.SIGTERM
         deadline = time.monotonic() + 30
-        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        while any(alive(w) for w in workers) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not any(_alive(w) for w in workers), "worker processes outlived the server"
+        assert not any(alive(w) for w in workers), "worker processes outlived the server"
     finally:
         server.stop(kill=True)

@@ -158,6 +158,8 @@ def test_the_older_shape_with_epoch_dates_and_no_id(
         (_v04(backend="simulator"), "has no characterizations"),
         (_v04(timing={"t1": 1.0, "t2": 3.0}), "exceeds 2·T1"),
         (_v04(date="last tuesday"), "not an ISO 8601 date"),
+        (_v04(date=10**20), "out of range"),
+        (_v04(date=True), "date"),
         ({"backend": "qpu.forte-1", "date": TODAY.isoformat()}, "fidelity"),
         (
             [_v04(id=None, date=(TODAY - timedelta(days=2)).isoformat()), _v04(timing={"t1": -1})],

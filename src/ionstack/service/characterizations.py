@@ -90,7 +90,10 @@ class Imported:
 
 def _day(value: str | int | float) -> date:
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC).date()
+        try:
+            return datetime.fromtimestamp(value, tz=UTC).date()
+        except (OverflowError, OSError, ValueError):
+            raise BadRequest(f"date {value!r} is out of range") from None
     text = value.strip()
     try:
         if len(text) == 10:

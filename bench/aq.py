@@ -37,8 +37,8 @@ is submitted (rule 3 allows either), as IonQ QIS JSON (``rx``/``ry``/``rz`` in r
 ``cnot``), through the HTTP API of a real ``ionstack serve`` (SQLite in a temporary directory,
 rate limit off, as bench/realism.py does), on qpu.aria-1 and qpu.forte-1 with
 ``settings.error_mitigation.debiasing = true``. Each job is read twice: the default (average)
-aggregation and ``?sharpen=true`` (plurality voting over the debiasing variants), which IonQ
-used for its #AQ figures.
+aggregation and ``?sharpen=true`` (plurality voting over the debiasing variants; IonQ's #AQ
+claims use debiasing and sharpening, as the issue says).
 
 Success (AQ.md rules 8–9): ``F = (Σ_x √(P_out(x) P_ideal(x)))²`` (QED-C's
 ``hellinger_fidelity_with_expected``, the ``aq_fidelity``; the normalized/polarization fidelity
@@ -49,8 +49,9 @@ code compares F with 0.368 without ε, AQ.md subtracts ε: AQ.md is followed). A
 CNOT count exceeds ``max_width²`` can count for no N in the run and is not executed (``--all``
 runs it anyway). With N = the widest width run, #AQ is printed as ``≥ N``.
 
-    .venv/bin/python bench/aq.py                       # widths ≤ 12, 1000 shots
-    .venv/bin/python bench/aq.py --max-width 12        # wider
+    .venv/bin/python bench/aq.py                       # widths ≤ 12, 1000 shots (≈ 30 s)
+    .venv/bin/python bench/aq.py --max-width 20        # ≈ 40+ min on 2 cores (18 q on: minutes
+                                                       # per circuit; bench/README.md)
     .venv/bin/python bench/aq.py --benchmarks qft,hamsim --shots 2500
     .venv/bin/python bench/aq.py --check               # ideal simulator vs QED-C's analytic
                                                        # distributions (validates the port)

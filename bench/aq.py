@@ -50,7 +50,7 @@ CNOT count exceeds ``max_width²`` can count for no N in the run and is not exec
 runs it anyway). With N = the widest width run, #AQ is printed as ``≥ N``.
 
     .venv/bin/python bench/aq.py                       # widths ≤ 12, 1000 shots (≈ 30 s)
-    .venv/bin/python bench/aq.py --max-width 20        # ≈ 40+ min on 2 cores (18 q on: minutes
+    .venv/bin/python bench/aq.py --max-width 19        # ≈ 25 min on 2 cores (18 q on: minutes
                                                        # per circuit; bench/README.md)
     .venv/bin/python bench/aq.py --benchmarks qft,hamsim --shots 2500
     .venv/bin/python bench/aq.py --check               # ideal simulator vs QED-C's analytic

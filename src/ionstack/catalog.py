@@ -34,6 +34,17 @@ class Timing:
     readout: float
     reset: float
 
+    def as_wire(self) -> dict[str, float]:
+        """The stored / served ``timing`` object (keys ``t1 t2 1q 2q readout reset``)."""
+        return {
+            "t1": self.t1,
+            "t2": self.t2,
+            "1q": self.one_q,
+            "2q": self.two_q,
+            "readout": self.readout,
+            "reset": self.reset,
+        }
+
 
 @dataclass(frozen=True, kw_only=True)
 class Backend:

@@ -7,8 +7,6 @@ the server's database (both databases).
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,23 +15,13 @@ import httpx
 import pytest
 
 from ionstack.quantum.device import Characterization, device_model
-from support.server import Server, cli_json, server_env, submit, wait_for_job
+from support.server import Server, cli_json, run_cli, server_env, submit, wait_for_job
 
 SERVER_WORKERS = 1
 
 TODAY = datetime.now(UTC).date()
 BELL = [{"gate": "h", "target": 0}, {"gate": "cnot", "control": 0, "target": 1}]
 IMPORTED_ID = "8f0c6f5e-2f6a-4a59-9d33-0c1d2e3f4a5b"
-
-
-def _run(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ionstack", *args],
-        env={**server.env, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def _write(tmp_path: Path, name: str, body: object) -> str:
@@ -171,7 +159,7 @@ def test_a_bad_file_is_refused_whole_and_stores_nothing(
     server: Server, tmp_path: Path, body: object, says: str
 ) -> None:
     before = _listed(server)
-    done = _run(server, "characterizations", "import", _write(tmp_path, "bad.json", body))
+    done = run_cli(server.env, "characterizations", "import", _write(tmp_path, "bad.json", body))
     assert done.returncode == 1, done.stdout
     assert says in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert _listed(server) == before
@@ -191,13 +179,7 @@ def test_an_import_into_a_database_no_server_has_filled_keeps_the_daily_history(
     path = _write(tmp_path, "y.json", _v04(date=yesterday))
 
     def run(*args: str) -> Any:
-        done = subprocess.run(
-            [sys.executable, "-m", "ionstack", *args, "--json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = run_cli(env, *args, "--json")
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 

@@ -111,15 +111,20 @@ def server_env(
     return env
 
 
-def cli(server: Server, *args: str) -> str:
-    """Run the ``ionstack`` admin CLI against the server's database; returns stdout."""
-    done = subprocess.run(
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the ``ionstack`` admin CLI with ``env`` (its database); any exit code."""
+    return subprocess.run(
         [sys.executable, "-m", "ionstack", *args],
-        env={**server.env, "COLUMNS": "200"},
+        env={**env, "COLUMNS": "200"},
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def cli(server: Server, *args: str) -> str:
+    """Run the ``ionstack`` admin CLI against the server's database; returns stdout."""
+    done = run_cli(server.env, *args)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -151,16 +151,8 @@ def import_characterization(
     missing = [k for k, v in figures.items() if v is None]
     if missing:
         raise BadRequest(f"fidelity.{missing[0]} needs a median (or mean)")
-    base = found.timing
-    t = parsed.timing
-    timing = {
-        "t1": t.t1 if t.t1 is not None else base.t1,
-        "t2": t.t2 if t.t2 is not None else base.t2,
-        "1q": t.one_q if t.one_q is not None else base.one_q,
-        "2q": t.two_q if t.two_q is not None else base.two_q,
-        "readout": t.readout if t.readout is not None else base.readout,
-        "reset": t.reset if t.reset is not None else base.reset,
-    }
+    # the file's timings over the catalog's
+    timing = found.timing.as_wire() | parsed.timing.model_dump(by_alias=True, exclude_none=True)
     if timing["t2"] > 2 * timing["t1"]:
         raise BadRequest(f"timing: T2 ({timing['t2']} s) exceeds 2·T1 ({timing['t1']} s)")
     fill_history(db, catalog, today=today, days=history_days)

@@ -44,14 +44,7 @@ def insert_missing(db: Session, seeds: Iterable[CharacterizationSeed]) -> int:
                 fidelity_1q=seed.fidelity_1q,
                 fidelity_2q=seed.fidelity_2q,
                 fidelity_spam=seed.fidelity_spam,
-                timing={
-                    "t1": seed.timing.t1,
-                    "t2": seed.timing.t2,
-                    "1q": seed.timing.one_q,
-                    "2q": seed.timing.two_q,
-                    "readout": seed.timing.readout,
-                    "reset": seed.timing.reset,
-                },
+                timing=seed.timing.as_wire(),
             )
         )
         added += 1

@@ -195,30 +195,29 @@ def _fuse_cx_phase(ops: Ops) -> Ops:
     "hardware-optimized and highly compact circuit" on systems with arbitrary-angle entanglers.
     """
     out: list[tuple[Any, ...] | None] = []
-    open_cx: dict[tuple[int, int], int] = {}  # (control, target) → index of its first CX
-    between: dict[tuple[int, int], list[int]] = {}  # diagonal ops on the target since then
+    # (control, target) → index of its first CX, and the diagonal ops on the target since then
+    open_cx: dict[tuple[int, int], tuple[int, list[int]]] = {}
 
     def close(q: int) -> None:
         for key in [k for k in open_cx if q in k]:
             del open_cx[key]
-            del between[key]
 
     for op in ops:
         if op[0] == "u":
             q, m = op[1], op[2]
             if _diagonal(m):
-                for key in open_cx:
+                for key, (_, between) in open_cx.items():
                     if key[1] == q:
-                        between[key].append(len(out))
+                        between.append(len(out))
             else:
                 close(q)
             out.append(op)
             continue
         a, b = op[1], op[2]
         if op[0] == "cx" and (a, b) in open_cx:
-            j = open_cx.pop((a, b))
+            j, between = open_cx.pop((a, b))
             d = np.eye(2, dtype=np.complex128)
-            for i in between.pop((a, b)):
+            for i in between:
                 d = out[i][2] @ d  # type: ignore[index]
                 out[i] = None
             out[j] = None
@@ -230,8 +229,7 @@ def _fuse_cx_phase(ops: Ops) -> Ops:
         close(a)
         close(b)
         if op[0] == "cx":
-            open_cx[(a, b)] = len(out)
-            between[(a, b)] = []
+            open_cx[(a, b)] = (len(out), [])
         out.append(op)
     return [op for op in out if op is not None]
 

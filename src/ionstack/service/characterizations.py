@@ -21,7 +21,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.orm import Session
 
 from ionstack.catalog import Catalog
@@ -39,9 +46,15 @@ class _Figure(BaseModel):
     median: float | None = Field(default=None, gt=0.0, le=1.0)
     mean: float | None = Field(default=None, gt=0.0, le=1.0)
 
+    @model_validator(mode="after")
+    def _either(self) -> _Figure:
+        if self.median is None and self.mean is None:
+            raise ValueError("needs a median (or mean)")
+        return self
+
     @property
-    def value(self) -> float | None:
-        return self.median if self.median is not None else self.mean
+    def value(self) -> float:
+        return self.median if self.median is not None else self.mean  # type: ignore[return-value]
 
 
 class _Fidelity(BaseModel):
@@ -143,14 +156,7 @@ def import_characterization(
     day = _day(parsed.date)
     if day > today:
         raise BadRequest(f"date {day.isoformat()} is after today ({today.isoformat()})")
-    figures = {
-        "1q": parsed.fidelity.one_q.value,
-        "2q": parsed.fidelity.two_q.value,
-        "spam": parsed.fidelity.spam.value,
-    }
-    missing = [k for k, v in figures.items() if v is None]
-    if missing:
-        raise BadRequest(f"fidelity.{missing[0]} needs a median (or mean)")
+    fidelity = parsed.fidelity
     # the file's timings over the catalog's
     timing = found.timing.as_wire() | parsed.timing.model_dump(by_alias=True, exclude_none=True)
     if timing["t2"] > 2 * timing["t1"]:
@@ -165,9 +171,9 @@ def import_characterization(
         backend=name,
         date=day,
         qubits=parsed.qubits or found.qubits,
-        fidelity_1q=float(figures["1q"]),  # type: ignore[arg-type]
-        fidelity_2q=float(figures["2q"]),  # type: ignore[arg-type]
-        fidelity_spam=float(figures["spam"]),  # type: ignore[arg-type]
+        fidelity_1q=fidelity.one_q.value,
+        fidelity_2q=fidelity.two_q.value,
+        fidelity_spam=fidelity.spam.value,
         timing=timing,
     )
     replaced = repo.replace(db, row)
